@@ -1,0 +1,178 @@
+"""The public entry points: run the stages and return a result object. No printing here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from compiler.check import run_checks
+from compiler.diagnostics import Diagnostic, error, has_errors
+from compiler.errors import UsageError
+from compiler.loader import LoadedSpec, load
+from compiler.model import MLPipeline, build_model
+from compiler.plan import Plan, build_plan
+from compiler.render import RenderedFile, Renderer
+from compiler.sources import discover, display_path, read_source
+from compiler.targets import builtin_templates, discover_targets, select_targets
+from compiler.verify import VerifyContext, verify_files
+from compiler.write import Scope, WritePlan, apply_to_disk, plan_writes, stale_report, unified_diff
+
+Mode = Literal["write", "check", "diff"]
+
+
+@dataclass(frozen=True, slots=True)
+class ValidatedSpec:
+    path: str
+    loaded: LoadedSpec | None
+    spec: MLPipeline | None
+    diagnostics: list[Diagnostic]
+
+
+@dataclass
+class ValidateResult:
+    specs: list[ValidatedSpec]
+    diagnostics: list[Diagnostic]
+
+    @property
+    def ok(self) -> bool:
+        return not has_errors(self.diagnostics)
+
+
+@dataclass
+class CompileOptions:
+    paths: list[Path]
+    out_dir: Path
+    targets: list[str] | None = None
+    template_dirs: list[Path] = field(default_factory=list)
+    crd_dirs: list[Path] = field(default_factory=list)
+    mode: Mode = "write"
+
+
+@dataclass
+class CompileResult:
+    diagnostics: list[Diagnostic]
+    files: list[RenderedFile] = field(default_factory=list)
+    write_plan: WritePlan | None = None
+    stale: list[str] = field(default_factory=list)
+    diff: str = ""
+    unverified: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not has_errors(self.diagnostics) and not self.stale
+
+
+def validate_spec(path: Path) -> ValidatedSpec:
+    """Load, model and check one spec file; problems come back as diagnostics."""
+    source, diagnostics = read_source(path)
+    shown = source.path if source else display_path(path)
+    if source is None:
+        return ValidatedSpec(shown, None, None, diagnostics)
+    loaded, diagnostics = load(source)
+    if loaded is None:
+        return ValidatedSpec(shown, None, None, diagnostics)
+    spec, diagnostics = build_model(loaded)
+    if spec is None:
+        return ValidatedSpec(shown, loaded, None, diagnostics)
+    return ValidatedSpec(shown, loaded, spec, run_checks(spec, loaded))
+
+
+def validate(paths: list[Path]) -> ValidateResult:
+    """Validate every spec named or found below `paths`.
+
+    Raises UsageError when a path does not exist or no spec is found.
+    """
+    files = discover(paths)
+    if not files:
+        raise UsageError(
+            problem=f"no spec files found in {', '.join(map(str, paths))}",
+            hint="specs are *.yaml files that start with 'apiVersion: specops/v1'",
+        )
+    specs = _unique_names([validate_spec(path) for path in files])
+    diagnostics = sorted((d for s in specs for d in s.diagnostics), key=lambda d: d.sort_key())
+    return ValidateResult(specs, diagnostics)
+
+
+def _unique_names(specs: list[ValidatedSpec]) -> list[ValidatedSpec]:
+    """Two specs with one metadata.name would write the same outputs: the later one is wrong."""
+    first: dict[str, str] = {}
+    result = []
+    for item in specs:
+        if item.spec is not None and item.loaded is not None:
+            name = item.spec.metadata.name
+            if name in first:
+                item = ValidatedSpec(
+                    item.path,
+                    item.loaded,
+                    item.spec,
+                    [
+                        *item.diagnostics,
+                        error(
+                            "CHK016",
+                            f"metadata.name {name!r} is already used by {first[name]}",
+                            item.loaded.locate(("metadata", "name")),
+                            "every spec needs its own name",
+                        ),
+                    ],
+                )
+            first.setdefault(name, item.path)
+        result.append(item)
+    return result
+
+
+def compile_specs(options: CompileOptions) -> CompileResult:
+    """Validate, render, verify and write (or check, or diff) the outputs of every spec.
+
+    Raises UsageError for bad options and OutputConflictError when writing would touch files
+    specops does not own; a spec or verification problem is returned as diagnostics.
+    """
+    template_dirs = [*options.template_dirs, builtin_templates()]
+    targets = select_targets(discover_targets(template_dirs), options.targets)
+    validated = validate(options.paths)
+    if not validated.ok:
+        return CompileResult(validated.diagnostics)
+    renderer = Renderer(template_dirs)
+    files: list[RenderedFile] = []
+    diagnostics = list(validated.diagnostics)
+    for item in validated.specs:
+        assert item.spec is not None and item.loaded is not None  # validated.ok
+        plan: Plan = build_plan(item.spec, item.loaded)
+        rendered, problems = renderer.render(plan, targets)
+        files.extend(rendered)
+        diagnostics.extend(problems)
+    context = VerifyContext(crd_dirs=tuple(options.crd_dirs))
+    diagnostics.extend(verify_files(files, context))
+    result = CompileResult(diagnostics, files, unverified=sorted(context.unverified))
+    if has_errors(diagnostics):
+        return result
+    _check_unique_paths(files)  # a second guard: targets could still collide on a path
+    scope = Scope(
+        frozenset(t.name for t in targets),
+        frozenset(s.path for s in validated.specs),
+        tuple(display_path(p) for p in options.paths if p.is_dir()),
+    )
+    result.write_plan = plan_writes(options.out_dir, files, scope)
+    _apply(result, result.write_plan, options.mode)
+    return result
+
+
+def _check_unique_paths(files: list[RenderedFile]) -> None:
+    seen: dict[str, RenderedFile] = {}
+    for file in files:
+        other = seen.setdefault(file.path, file)
+        if other is not file:
+            raise UsageError(
+                problem=f"two outputs write {file.path}: {other.spec_path} "
+                f"({other.template}) and {file.spec_path} ({file.template})",
+                hint="two specs may not share a metadata.name",
+            )
+
+
+def _apply(result: CompileResult, plan: WritePlan, mode: Mode) -> None:
+    if mode == "write":
+        apply_to_disk(plan)
+    elif mode == "check":
+        result.stale = stale_report(plan)
+    else:
+        result.diff = unified_diff(plan)

@@ -1,0 +1,167 @@
+"""Command line: flags become an options object and one call into `compiler.api`.
+
+Exit codes: 0 success, 1 invalid spec / failed verification / stale output, 2 usage error,
+3 a bug in specops (reported briefly, never as a bare traceback).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from compiler._version import __version__
+from compiler.errors import SpecopsError
+
+app = typer.Typer(
+    name="specops",
+    help="Validate ML pipeline specs and compile them into Kubeflow, CI and GitOps files.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+BUG_EXIT = 3
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+    github = "github"
+    sarif = "sarif"
+
+
+PathsArg = Annotated[list[Path], typer.Argument(help="Spec files or directories to search.")]
+TargetOpt = Annotated[list[str] | None, typer.Option("--target", "-t", help="Only this target.")]
+TemplatesOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--templates", help="A template directory layered over the built-in one."),
+]
+CrdOpt = Annotated[
+    list[Path] | None, typer.Option("--crd-dir", help="CRD files to verify custom resources.")
+]
+OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Output directory.")]
+
+
+def _echo(text: str) -> None:
+    sys.stdout.write(text)
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    sys.stderr.write(f"specops: {message}\n")
+    return typer.Exit(code)
+
+
+@app.command()
+def validate(
+    paths: PathsArg,
+    format: Annotated[Format, typer.Option("--format", "-f")] = Format.text,
+) -> None:
+    """Check specs and report every problem with its file, line and column."""
+    from compiler.api import validate as run_validate
+    from compiler.report import REPORTER_BY_NAME
+
+    result = run_validate(paths)
+    _echo(REPORTER_BY_NAME[format.value].render(result.diagnostics, len(result.specs)))
+    raise typer.Exit(0 if result.ok else 1)
+
+
+def _compile(
+    paths: list[Path],
+    out: Path,
+    target: list[str] | None,
+    templates: list[Path] | None,
+    crd_dir: list[Path] | None,
+    mode: str,
+) -> None:
+    from compiler.api import CompileOptions, compile_specs
+    from compiler.report import REPORTER_BY_NAME
+
+    options = CompileOptions(paths, out, target, list(templates or []), list(crd_dir or []), mode)  # type: ignore[arg-type]
+    result = compile_specs(options)
+    if result.diagnostics or not result.ok:
+        sys.stderr.write(REPORTER_BY_NAME["text"].render(result.diagnostics, len(paths)))
+    if not result.ok and not result.stale:
+        raise typer.Exit(1)
+    for kind in result.unverified:
+        sys.stderr.write(f"note: {kind} went unverified (no schema; pass --crd-dir)\n")
+    if mode == "diff":
+        _echo(result.diff)
+    elif result.stale:
+        _echo("".join(f"{line}\n" for line in result.stale))
+        raise _fail(f"{out} is not up to date; run `specops compile` and commit the result")
+    elif mode == "check":
+        _echo(f"{out} is up to date ({len(result.files)} files)\n")
+    else:
+        wp = result.write_plan
+        assert wp is not None
+        _echo(
+            f"{out}: {len(wp.new)} new, {len(wp.changed)} changed, {len(wp.unchanged)} "
+            f"unchanged, {len(wp.prune)} removed\n"
+        )
+
+
+@app.command("compile")
+def compile_command(
+    paths: PathsArg,
+    out: OutOpt = Path("build"),
+    target: TargetOpt = None,
+    templates: TemplatesOpt = None,
+    crd_dir: CrdOpt = None,
+    check: Annotated[bool, typer.Option("--check", help="Write nothing; exit 1 if stale.")] = False,
+) -> None:
+    """Render, verify and write every target's outputs for the specs."""
+    _compile(paths, out, target, templates, crd_dir, "check" if check else "write")
+
+
+@app.command()
+def diff(
+    paths: PathsArg,
+    out: OutOpt = Path("build"),
+    target: TargetOpt = None,
+    templates: TemplatesOpt = None,
+    crd_dir: CrdOpt = None,
+) -> None:
+    """Show, as a unified diff, what `compile` would change in the output directory."""
+    _compile(paths, out, target, templates, crd_dir, "diff")
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the MLPipeline spec."""
+    from compiler.schema import schema_text
+
+    _echo(schema_text())
+
+
+@app.command()
+def version() -> None:
+    """Print the specops version."""
+    _echo(f"specops {__version__}\n")
+
+
+def main() -> None:
+    """Console entry point: maps SpecopsError to its exit code and hides tracebacks of bugs."""
+    try:
+        app(standalone_mode=True)
+    except SpecopsError as exc:
+        sys.stderr.write(f"specops: error: {exc.message}\n")
+        if exc.hint:
+            sys.stderr.write(f"  hint: {exc.hint}\n")
+        sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, BrokenPipeError):
+        sys.exit(130)
+    except Exception as exc:
+        if os.environ.get("SPECOPS_DEBUG"):
+            traceback.print_exc()
+        sys.stderr.write(
+            f"specops: internal error ({type(exc).__name__}: {exc}).\n"
+            "This is a bug in specops, not in your spec. Please report it with the command you "
+            "ran; set SPECOPS_DEBUG=1 for the traceback.\n"
+        )
+        sys.exit(BUG_EXIT)

@@ -1,0 +1,163 @@
+"""Jinja filters that make a value safe for the place it lands.
+
+Every `{{ }}` in a template must end in one of these (the renderer's `finalize` refuses anything
+that is not `Safe`), so a spec value can never change the structure of the file around it.
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+import re
+import shlex
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class Safe(str):
+    """Text already escaped for its destination."""
+
+    __slots__ = ()
+
+
+class UnsafeValueError(ValueError):
+    """A value cannot be made safe for the requested destination."""
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return value
+
+
+# YAML double-quoted scalars may hold any printable character; everything else is escaped.
+_YAML_ESCAPE = re.compile(r'[\\"\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff\ufffe\uffff]')
+_YAML_NAMED = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\x00": "\\0"}
+
+
+def _yaml_char(match: re.Match[str]) -> str:
+    char = match.group(0)
+    return _YAML_NAMED.get(char) or f"\\u{ord(char):04x}"
+
+
+def yaml_string(text: str) -> str:
+    return '"' + _YAML_ESCAPE.sub(_yaml_char, text) + '"'
+
+
+def _yaml(value: Any) -> str:
+    value = _plain(value)
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return _number(value)
+    if isinstance(value, str):
+        return yaml_string(value)
+    if isinstance(value, Mapping):
+        items = ", ".join(f"{yaml_string(str(k))}: {_yaml(v)}" for k, v in value.items())
+        return "{" + items + "}"
+    if isinstance(value, Sequence):
+        return "[" + ", ".join(_yaml(v) for v in value) + "]"
+    raise UnsafeValueError(f"cannot write a {type(value).__name__} as YAML")
+
+
+def _number(value: int | float) -> str:
+    if (isinstance(value, float) and value != value) or value in (float("inf"), float("-inf")):
+        raise UnsafeValueError("NaN and infinity have no portable representation")
+    return repr(value)
+
+
+def to_yaml(value: Any) -> Safe:
+    """A YAML flow value (double-quoted strings): safe as a scalar anywhere in block YAML."""
+    return Safe(_yaml(value))
+
+
+def _json_ready(value: Any) -> Any:
+    value = _plain(value)
+    if isinstance(value, Mapping):
+        return {str(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_ready(v) for v in value]
+    return value
+
+
+def to_json(value: Any, indent: int | None = None) -> Safe:
+    """A JSON value (ASCII, so also a valid YAML flow value)."""
+    return Safe(json.dumps(_json_ready(value), ensure_ascii=True, allow_nan=False, indent=indent))
+
+
+def _py(value: Any) -> str:
+    value = _plain(value)
+    if value is None or isinstance(value, bool | str):
+        return repr(value)
+    if isinstance(value, int | float):
+        return _number(value)
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{_py(str(k))}: {_py(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, Sequence):
+        return "[" + ", ".join(_py(v) for v in value) + "]"
+    raise UnsafeValueError(f"cannot write a {type(value).__name__} as a Python literal")
+
+
+def to_python(value: Any) -> Safe:
+    """A Python literal: a constant expression that cannot run code."""
+    return Safe(_py(value))
+
+
+def to_shell_word(value: Any) -> Safe:
+    """One shell word, quoted so the shell does not expand or split it."""
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise UnsafeValueError("only strings and whole numbers become shell words")
+    return Safe(shlex.quote(str(value)))
+
+
+_MARKDOWN_INLINE = re.compile(r"([\\`*_{}\[\]<>|&~!$])")
+_MARKDOWN_BLOCK_MARK = re.compile(r"^(\s*)([#>+=-])")
+_MARKDOWN_ORDERED = re.compile(r"^(\s*[0-9]+)([.)])(?=\s|$)")
+
+
+def to_markdown(value: Any) -> Safe:
+    """Inline Markdown text: no link, image, HTML, code span, table cell or heading can form."""
+    text = re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", " ", str(_plain(value)))
+    text = _MARKDOWN_INLINE.sub(r"\\\1", text)
+    text = _MARKDOWN_BLOCK_MARK.sub(r"\1\\\2", text)
+    return Safe(_MARKDOWN_ORDERED.sub(r"\1\\\2", text))
+
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+def to_name(value: Any) -> Safe:
+    """A value already validated as a DNS-1123 label, written as is (checked again here)."""
+    if not isinstance(value, str) or not _DNS_LABEL.fullmatch(value):
+        raise UnsafeValueError(f"{value!r} is not a DNS-1123 label")
+    return Safe(value)
+
+
+def to_identifier(value: Any) -> Safe:
+    """A DNS label or identifier as a Python identifier (`churn-model` -> `churn_model`)."""
+    text = str(value).replace("-", "_")
+    if not text.isidentifier() or not text.isascii() or keyword.iskeyword(text):
+        raise UnsafeValueError(f"{value!r} cannot become a Python identifier")
+    return Safe(text)
+
+
+def to_comment(value: Any) -> Safe:
+    """Text for inside a `#` comment: one line, printable."""
+    text = re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", " ", str(value))
+    return Safe(text)
+
+
+FILTERS = {
+    "yaml": to_yaml,
+    "json": to_json,
+    "py": to_python,
+    "sh": to_shell_word,
+    "md": to_markdown,
+    "name": to_name,
+    "ident": to_identifier,
+    "comment": to_comment,
+}

@@ -1,0 +1,297 @@
+"""The MLPipeline spec, v1: the contract between ML teams and specops.
+
+Frozen, `extra="forbid"` and strict (no silent coercion of `3.10` into a float where a string is
+wanted: the loader keeps YAML 1.2 core types and the model refuses the wrong one, with a hint).
+Cross-field rules that need a whole view of the spec live in `compiler.check`, not here.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from compiler.model.types import (
+    AcceleratorType,
+    Cron,
+    DataUri,
+    DnsLabel,
+    DottedPath,
+    Duration,
+    Email,
+    EnvVarName,
+    Fraction,
+    FreeText,
+    GitRevision,
+    Identifier,
+    ImageRef,
+    LabelKey,
+    LabelValue,
+    Percent,
+    Quantity,
+    RepoUri,
+    SafeStr,
+    Sha256,
+    StorageUri,
+    Version,
+)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", strict=True, allow_inf_nan=False, populate_by_name=True
+    )
+
+
+# --- metadata --------------------------------------------------------------------------------
+
+
+class Metadata(Strict):
+    name: DnsLabel = Field(description="The model's name: a DNS-1123 label used in every output.")
+    team: DnsLabel
+    owners: list[Email] = Field(default_factory=list, max_length=20)
+    labels: dict[LabelKey, LabelValue] = Field(default_factory=dict, max_length=32)
+    description: FreeText = ""
+
+
+class Code(Strict):
+    """The training code's version, recorded in published model metadata."""
+
+    repository: RepoUri | None = None
+    revision: GitRevision | None = None
+
+
+# --- data ------------------------------------------------------------------------------------
+
+ColumnType = Literal["int", "float", "string", "bool", "category", "datetime"]
+ScalarValue = Annotated[str, Field(max_length=256)] | int | float | bool
+
+
+class DataSource(Strict):
+    name: DnsLabel
+    uri: DataUri = Field(
+        description="gs://, s3://, https://, file:/// or a path relative to the spec."
+    )
+    format: Literal["csv", "parquet", "json", "jsonl"]
+    version: Version | None = Field(default=None, description="Data version label; or give sha256.")
+    sha256: Sha256 | None = None
+
+
+class Column(Strict):
+    name: Identifier
+    type: ColumnType
+    nullable: bool = False
+    min: float | None = None
+    max: float | None = None
+    allowed: list[ScalarValue] | None = Field(default=None, min_length=1, max_length=1000)
+
+
+class DataSchema(Strict):
+    columns: list[Column] = Field(min_length=1, max_length=2000)
+    min_rows: int = Field(default=1, ge=1)
+
+
+class Split(Strict):
+    test_fraction: Fraction = 0.2
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    stratify: bool = False
+
+
+class Data(Strict):
+    sources: list[DataSource] = Field(min_length=1, max_length=50)
+    data_schema: DataSchema = Field(alias="schema")
+    target: Identifier
+    split: Split = Split()
+
+
+# --- model -----------------------------------------------------------------------------------
+
+
+class Gpu(Strict):
+    count: int = Field(ge=0, le=16)
+    type: AcceleratorType | None = None
+
+
+class Resources(Strict):
+    cpu: Quantity | None = None
+    memory: Quantity | None = None
+    gpu: Gpu | None = None
+
+
+class SecretEnv(Strict):
+    """An environment variable filled from a Kubernetes Secret, referenced by name only."""
+
+    env: EnvVarName
+    secret: DnsLabel
+    key: Annotated[str, Field(pattern=r"^[-._a-zA-Z0-9]{1,253}$")]
+
+
+class Toleration(Strict):
+    key: LabelKey
+    operator: Literal["Equal", "Exists"] = "Equal"
+    value: LabelValue | None = None
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = None
+
+
+ParamValue = SafeStr | int | float | bool | None | list[SafeStr | int | float | bool]
+
+Framework = Literal["sklearn", "xgboost", "lightgbm", "custom"]
+BUILTIN_FRAMEWORKS: tuple[Framework, ...] = ("sklearn", "xgboost", "lightgbm")
+
+
+class Model(Strict):
+    framework: Framework
+    task: Literal["classification", "regression"]
+    estimator: DottedPath | None = Field(
+        default=None,
+        description="Built-in frameworks: the estimator class, e.g. sklearn.linear_model.Ridge.",
+    )
+    params: dict[Identifier, ParamValue] = Field(default_factory=dict, max_length=100)
+    image: ImageRef | None = Field(default=None, description="custom: the training image.")
+    command: list[SafeStr] | None = Field(default=None, min_length=1, max_length=50)
+    args: list[SafeStr] = Field(default_factory=list, max_length=100)
+    resources: Resources = Resources()
+    retries: int = Field(default=0, ge=0, le=10)
+    timeout: Duration | None = None
+    caching: bool = True
+    node_selector: dict[LabelKey, LabelValue] = Field(default_factory=dict, max_length=20)
+    tolerations: list[Toleration] = Field(default_factory=list, max_length=20)
+    secrets: list[SecretEnv] = Field(default_factory=list, max_length=50)
+
+
+# --- validation gates ------------------------------------------------------------------------
+
+CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss")
+REGRESSION_METRICS = ("rmse", "mae", "r2", "mape")
+MetricName = Literal["accuracy", "precision", "recall", "f1", "roc_auc", "log_loss",
+                     "rmse", "mae", "r2", "mape"]  # fmt: skip
+
+
+class MetricGate(Strict):
+    name: MetricName
+    min: float | None = None
+    max: float | None = None
+
+
+class DataCheck(Strict):
+    kind: Literal["row_count", "null_fraction", "unique"]
+    column: Identifier | None = None
+    min: float | None = None
+    max: float | None = None
+
+
+class Latency(Strict):
+    p50_ms: float | None = Field(default=None, gt=0)
+    p95_ms: float | None = Field(default=None, gt=0)
+    p99_ms: float | None = Field(default=None, gt=0)
+    samples: int = Field(default=200, ge=10, le=100_000)
+
+
+class Explainability(Strict):
+    method: Literal["permutation_importance"] = "permutation_importance"
+    serve: bool = Field(
+        default=False, description="Also deploy an explainer next to the predictor."
+    )
+
+
+class Validation(Strict):
+    metrics: list[MetricGate] = Field(default_factory=list, max_length=20)
+    data_checks: list[DataCheck] = Field(default_factory=list, max_length=100)
+    latency: Latency | None = None
+    explainability: Explainability | None = None
+
+
+# --- deploy ----------------------------------------------------------------------------------
+
+
+class Replicas(Strict):
+    min: int = Field(default=1, ge=0, le=1000)
+    max: int = Field(default=1, ge=1, le=1000)
+
+
+class Autoscaling(Strict):
+    metric: Literal["concurrency", "rps", "cpu", "memory"] = "concurrency"
+    target: int = Field(default=10, ge=1, le=100_000)
+
+
+class Canary(Strict):
+    traffic_percent: Percent
+
+
+class Environment(Strict):
+    name: DnsLabel
+    namespace: DnsLabel
+    cluster: DnsLabel = Field(default="in-cluster", description="Argo CD destination cluster name.")
+    model_version: Version = Field(
+        description="The published model version this environment serves."
+    )
+    replicas: Replicas = Replicas()
+    autoscaling: Autoscaling = Autoscaling()
+    resources: Resources | None = None
+    canary: Canary | None = None
+    approval: Literal["none", "required"] = "none"
+
+
+class Serving(Strict):
+    """custom framework: the image that serves the model (built-ins use KServe runtimes)."""
+
+    image: ImageRef
+    port: int = Field(default=8080, ge=1, le=65535)
+    command: list[SafeStr] | None = Field(default=None, min_length=1, max_length=50)
+
+
+class Deploy(Strict):
+    runtime: Literal["kserve"] = "kserve"
+    model_uri: StorageUri = Field(description="Storage root where the pipeline publishes versions.")
+    service_account: DnsLabel | None = Field(
+        default=None, description="Service account that holds the storage credentials secret."
+    )
+    serving: Serving | None = None
+    environments: list[Environment] = Field(min_length=1, max_length=20)
+
+
+# --- monitoring, schedule, CI ----------------------------------------------------------------
+
+
+class Drift(Strict):
+    schedule: Cron
+    method: Literal["psi", "ks"] = "psi"
+    threshold: float = Field(gt=0, le=10)
+    window: Duration = "24h"
+
+
+class Alerts(Strict):
+    latency_p95_ms: float | None = Field(default=None, gt=0)
+    error_rate: float | None = Field(default=None, gt=0, le=1)
+    drift: bool = True
+
+
+class Monitoring(Strict):
+    drift: Drift | None = None
+    alerts: Alerts | None = None
+
+
+class Schedule(Strict):
+    retrain: Cron | None = None
+
+
+class Ci(Strict):
+    providers: list[Literal["github", "gitlab"]] = Field(default=["github"], min_length=1)
+    default_branch: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$")] = "main"
+    sarif: bool = False
+
+
+class MLPipeline(Strict):
+    """One model's delivery: data, training, gates, deployment and monitoring."""
+
+    api_version: Literal["specops/v1"] = Field(alias="apiVersion")
+    kind: Literal["MLPipeline"]
+    metadata: Metadata
+    code: Code = Code()
+    data: Data
+    model: Model
+    validation: Validation = Validation()
+    deploy: Deploy
+    monitoring: Monitoring = Monitoring()
+    schedule: Schedule = Schedule()
+    ci: Ci = Ci()

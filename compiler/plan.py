@@ -1,0 +1,116 @@
+"""Stage 5: everything templates see, with defaults merged and environments resolved.
+
+Templates never reach back into raw spec data: a value a template needs is either on the
+validated `MLPipeline` (`plan.spec`) or derived here once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from compiler._version import __version__
+from compiler.loader import LoadedSpec
+from compiler.model.spec import (
+    Autoscaling,
+    Environment,
+    MLPipeline,
+    Replicas,
+    Resources,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    spec_path: str
+    spec_sha256: str
+    compiler_version: str = __version__
+
+
+@dataclass(frozen=True, slots=True)
+class Defaults:
+    """Platform-wide settings a spec does not choose (a platform.yaml may override them)."""
+
+    python_image: str = "python:3.11-slim"
+    serving_resources: Resources = field(default_factory=lambda: Resources(cpu="1", memory="2Gi"))
+    argocd_project: str = "default"
+    argocd_repo_url: str = "https://github.com/acme/ml-gitops.git"
+    argocd_target_revision: str = "main"
+    kfp_host_secret: str = "KFP_HOST"
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedEnvironment:
+    name: str
+    namespace: str
+    cluster: str
+    index: int
+    previous: str | None
+    model_version: str
+    storage_uri: str
+    replicas: Replicas
+    autoscaling: Autoscaling
+    resources: Resources
+    canary_percent: int | None
+    approval_required: bool
+    is_last: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    spec: MLPipeline
+    provenance: Provenance
+    defaults: Defaults
+    environments: tuple[ResolvedEnvironment, ...]
+
+    @property
+    def name(self) -> str:
+        return self.spec.metadata.name
+
+    @property
+    def identifier(self) -> str:
+        """The spec name as a Python identifier (DNS labels only add '-')."""
+        return self.name.replace("-", "_")
+
+
+def build_plan(spec: MLPipeline, loaded: LoadedSpec, defaults: Defaults | None = None) -> Plan:
+    defaults = defaults or Defaults()
+    envs = spec.deploy.environments
+    resolved = tuple(
+        _resolve_environment(
+            spec,
+            env,
+            index,
+            envs[index - 1].name if index else None,
+            defaults,
+            is_last=index == len(envs) - 1,
+        )
+        for index, env in enumerate(envs)
+    )
+    provenance = Provenance(loaded.source.path, loaded.source.sha256)
+    return Plan(spec, provenance, defaults, resolved)
+
+
+def _resolve_environment(
+    spec: MLPipeline,
+    env: Environment,
+    index: int,
+    previous: str | None,
+    defaults: Defaults,
+    *,
+    is_last: bool,
+) -> ResolvedEnvironment:
+    return ResolvedEnvironment(
+        name=env.name,
+        namespace=env.namespace,
+        cluster=env.cluster,
+        index=index,
+        previous=previous,
+        model_version=env.model_version,
+        storage_uri=f"{spec.deploy.model_uri.rstrip('/')}/{env.model_version}",
+        replicas=env.replicas,
+        autoscaling=env.autoscaling,
+        resources=env.resources or defaults.serving_resources,
+        canary_percent=env.canary.traffic_percent if env.canary else None,
+        approval_required=env.approval == "required",
+        is_last=is_last,
+    )

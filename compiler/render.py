@@ -1,0 +1,201 @@
+"""Stage 6: Plan + targets -> `RenderedFile`s, through a sandboxed Jinja environment.
+
+StrictUndefined makes a misspelt field an error; `finalize` refuses any `{{ }}` value that did
+not pass through a filter from `compiler.filters`, so spec text only reaches output escaped for
+where it lands.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import traceback
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from compiler.diagnostics import Diagnostic, Location, error
+from compiler.filters import FILTERS, Safe, UnsafeValueError
+from compiler.plan import Plan, ResolvedEnvironment
+from compiler.post import run_post_step
+from compiler.targets import OutputDef, Target
+
+_SAFE_SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedFile:
+    path: str  # POSIX, relative to the output directory
+    content: str
+    target: str
+    template: str
+    template_sha256: str
+    spec_path: str
+    spec_sha256: str
+    verify: tuple[str, ...] = ()
+
+
+class UnfilteredValueError(ValueError):
+    """A template printed a value without a safety filter."""
+
+
+def _finalize(value: Any) -> Any:
+    if isinstance(value, Safe) or type(value) is int:
+        return value
+    raise UnfilteredValueError(
+        f"{{{{ }}}} printed a {type(value).__name__} without a safety filter; end the expression "
+        f"with one of: {', '.join(f'|{n}' for n in FILTERS)}"
+    )
+
+
+class Renderer:
+    """Renders targets for plans; one instance (one Jinja environment) per run."""
+
+    def __init__(self, template_dirs: list[Path]) -> None:
+        self.template_dirs = template_dirs
+        self.env = ImmutableSandboxedEnvironment(
+            loader=jinja2.FileSystemLoader([str(d) for d in template_dirs]),
+            undefined=jinja2.StrictUndefined,
+            autoescape=False,
+            keep_trailing_newline=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            finalize=_finalize,
+        )
+        self.env.filters.update(FILTERS)
+        self._digests: dict[str, str] = {}
+
+    def render(
+        self, plan: Plan, targets: list[Target]
+    ) -> tuple[list[RenderedFile], list[Diagnostic]]:
+        files: list[RenderedFile] = []
+        diagnostics: list[Diagnostic] = []
+        for target in targets:
+            for output in target.definition.outputs:
+                for env in self._instances(plan, output):
+                    produced, problems = self._render_output(plan, target, output, env)
+                    files.extend(produced)
+                    diagnostics.extend(problems)
+        return files, diagnostics
+
+    def _instances(self, plan: Plan, output: OutputDef) -> list[ResolvedEnvironment | None]:
+        instances: list[ResolvedEnvironment | None]
+        instances = list(plan.environments) if output.per == "environment" else [None]
+        if output.when is None:
+            return instances
+        condition = self.env.compile_expression(output.when)
+        return [e for e in instances if condition(**self._context(plan, e))]
+
+    @staticmethod
+    def _context(plan: Plan, env: ResolvedEnvironment | None) -> dict[str, Any]:
+        return {"plan": plan, "spec": plan.spec, "env": env, "provenance": plan.provenance}
+
+    def _render_output(
+        self, plan: Plan, target: Target, output: OutputDef, env: ResolvedEnvironment | None
+    ) -> tuple[list[RenderedFile], list[Diagnostic]]:
+        name = f"{target.name}/{output.template}"
+        try:
+            body = self.env.get_template(name).render(self._context(plan, env))
+        except Exception as exc:  # any template failure becomes a located diagnostic
+            return [], [self._template_problem(plan, name, exc)]
+        path = output_path(output.path, plan, env)
+        primary = self._file(plan, target, name, path, body, output.header, output.verify)
+        if output.post is None:
+            return [primary], []
+        post = output.post
+        content, problems = run_post_step(post.step, primary, plan)
+        if content is None:
+            return [primary], problems
+        derived = self._file(
+            plan,
+            target,
+            f"{name} ({post.step})",
+            output_path(post.path, plan, env),
+            content,
+            post.header,
+            post.verify,
+        )
+        return [primary, derived], problems
+
+    def _file(
+        self,
+        plan: Plan,
+        target: Target,
+        template: str,
+        path: str,
+        body: str,
+        header: str,
+        verify: list[str],
+    ) -> RenderedFile:
+        content = with_header(body, header, plan, template)
+        return RenderedFile(
+            path,
+            content,
+            target.name,
+            template,
+            self._digest(template),
+            plan.provenance.spec_path,
+            plan.provenance.spec_sha256,
+            tuple(verify),
+        )
+
+    def _digest(self, template: str) -> str:
+        if template not in self._digests:
+            source_name = template.split(" (")[0]
+            source, _, _ = self.env.loader.get_source(self.env, source_name)  # type: ignore[union-attr]
+            self._digests[template] = hashlib.sha256(source.encode()).hexdigest()
+        return self._digests[template]
+
+    def _template_problem(self, plan: Plan, name: str, exc: Exception) -> Diagnostic:
+        line = _template_line(exc, name)
+        message = str(exc) if not isinstance(exc, jinja2.UndefinedError) else f"undefined: {exc}"
+        if isinstance(exc, UnsafeValueError | UnfilteredValueError):
+            message = str(exc)
+        return error(
+            "RND001",
+            f"template {name} failed for spec {plan.name}: {message}",
+            Location(name, line, 1),
+            hint=f"while rendering {plan.provenance.spec_path}",
+        )
+
+
+def _template_line(exc: Exception, name: str) -> int:
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        return exc.lineno
+    line = 0
+    for frame, lineno in traceback.walk_tb(exc.__traceback__):
+        if frame.f_code.co_filename.replace("\\", "/").endswith(name):
+            line = lineno
+    return line
+
+
+def output_path(pattern: str, plan: Plan, env: ResolvedEnvironment | None) -> str:
+    """Fill an output path pattern; names are DNS labels, checked again segment by segment."""
+    values = {"spec": plan.name, "team": plan.spec.metadata.team, "env": env.name if env else ""}
+    path = PurePosixPath(pattern.format_map(values))
+    if (
+        path.is_absolute()
+        or not all(_SAFE_SEGMENT.match(p) for p in path.parts)
+        or path.parts[0] == ".specops"
+    ):
+        raise ValueError(f"unsafe output path {path}")  # pragma: no cover - patterns are checked
+    return path.as_posix()
+
+
+_COMMENT = {"hash": ("# ", ""), "html": ("<!-- ", " -->")}
+
+
+def with_header(body: str, style: str, plan: Plan, template: str) -> str:
+    """Prefix a provenance header in the file's comment syntax (JSON files carry none)."""
+    if style == "none":
+        return body
+    start, end = _COMMENT[style]
+    p = plan.provenance
+    lines = [
+        f"Generated by specops {p.compiler_version} from {p.spec_path}: do not edit.",
+        f"spec sha256:{p.spec_sha256}  template: {template}",
+    ]
+    return "".join(f"{start}{line}{end}\n" for line in lines) + body

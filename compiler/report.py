@@ -1,0 +1,149 @@
+"""Reporters: diagnostics as text for people, JSON, GitHub workflow commands, or SARIF 2.1.0."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Protocol
+
+from compiler._version import __version__
+from compiler.diagnostics import Diagnostic, Severity
+
+
+class Reporter(Protocol):
+    def render(self, diagnostics: list[Diagnostic], checked: int) -> str: ...
+
+
+def _summary(diagnostics: list[Diagnostic], checked: int) -> str:
+    errors = sum(d.severity is Severity.ERROR for d in diagnostics)
+    warnings = sum(d.severity is Severity.WARNING for d in diagnostics)
+    noun = "spec" if checked == 1 else "specs"
+    if not errors and not warnings:
+        return f"{checked} {noun} valid"
+    return f"{checked} {noun} checked: {errors} error(s), {warnings} warning(s)"
+
+
+class TextReporter:
+    def render(self, diagnostics: list[Diagnostic], checked: int) -> str:
+        lines = []
+        for d in diagnostics:
+            lines.append(f"{d.location}: {d.severity.value} {d.code}: {d.message}")
+            if d.location.json_path:
+                lines.append(f"    at {d.location.path_text}")
+            if d.hint:
+                lines.append(f"    hint: {d.hint}")
+        lines.append(_summary(diagnostics, checked))
+        return "\n".join(lines) + "\n"
+
+
+class JsonReporter:
+    def render(self, diagnostics: list[Diagnostic], checked: int) -> str:
+        document = {
+            "checked": checked,
+            "errors": sum(d.is_error for d in diagnostics),
+            "diagnostics": [
+                {
+                    "code": d.code,
+                    "severity": d.severity.value,
+                    "message": d.message,
+                    "hint": d.hint,
+                    "file": d.location.file,
+                    "line": d.location.line,
+                    "column": d.location.column,
+                    "json_path": d.location.path_text,
+                }
+                for d in diagnostics
+            ],
+        }
+        return json.dumps(document, indent=2) + "\n"
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+_GITHUB_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "notice"}
+
+
+class GithubReporter:
+    """Workflow commands: GitHub shows each as an annotation on the spec's exact line."""
+
+    def render(self, diagnostics: list[Diagnostic], checked: int) -> str:
+        lines = []
+        for d in diagnostics:
+            props = [f"file={_escape_property(d.location.file)}"]
+            if d.location.line:
+                props += [f"line={d.location.line}", f"col={d.location.column}"]
+            props.append(f"title={_escape_property(f'specops {d.code}')}")
+            message = d.message + (f" ({d.hint})" if d.hint else "")
+            if d.location.json_path:
+                message += f" [{d.location.path_text}]"
+            lines.append(
+                f"::{_GITHUB_LEVEL[d.severity]} {','.join(props)}::{_escape_data(message)}"
+            )
+        lines.append(_summary(diagnostics, checked))
+        return "\n".join(lines) + "\n"
+
+
+_SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "note"}
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+
+class SarifReporter:
+    """SARIF 2.1.0, as GitHub code scanning accepts it (relative URIs, one rule per code)."""
+
+    def render(self, diagnostics: list[Diagnostic], checked: int) -> str:
+        codes = sorted({d.code for d in diagnostics})
+        document = {
+            "$schema": SARIF_SCHEMA,
+            "version": "2.1.0",
+            "runs": [
+                {
+                    "tool": {
+                        "driver": {
+                            "name": "specops",
+                            "version": __version__,
+                            "informationUri": "https://github.com/specops/specops",
+                            "rules": [
+                                {
+                                    "id": c,
+                                    "name": c,
+                                    "shortDescription": {"text": f"specops rule {c}"},
+                                }
+                                for c in codes
+                            ],
+                        }
+                    },
+                    "results": [self._result(d, codes.index(d.code)) for d in diagnostics],
+                }
+            ],
+        }
+        return json.dumps(document, indent=2) + "\n"
+
+    @staticmethod
+    def _result(d: Diagnostic, rule_index: int) -> dict[str, Any]:
+        region: dict[str, int] = {}
+        if d.location.line:
+            region = {"startLine": d.location.line, "startColumn": max(d.location.column, 1)}
+        physical: dict[str, Any] = {"artifactLocation": {"uri": d.location.file}}
+        if region:
+            physical["region"] = region
+        text = d.message + (f" Hint: {d.hint}" if d.hint else "")
+        return {
+            "ruleId": d.code,
+            "ruleIndex": rule_index,
+            "level": _SARIF_LEVEL[d.severity],
+            "message": {"text": text},
+            "locations": [{"physicalLocation": physical}],
+        }
+
+
+REPORTER_BY_NAME: dict[str, Reporter] = {
+    "text": TextReporter(),
+    "json": JsonReporter(),
+    "github": GithubReporter(),
+    "sarif": SarifReporter(),
+}

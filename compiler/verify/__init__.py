@@ -1,0 +1,67 @@
+"""Stage 7: every rendered file is checked by the validator of the tool that consumes it.
+
+A target's target.yaml names verifiers per output; this package holds the fixed registry. Each
+verifier module registers itself on import and imports its heavy dependencies lazily.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from compiler.diagnostics import Diagnostic, Location, error
+
+if TYPE_CHECKING:
+    from compiler.render import RenderedFile
+
+
+@dataclass
+class VerifyContext:
+    """Options and per-run caches shared by verifiers."""
+
+    crd_dirs: tuple[Path, ...] = ()
+    cache: dict[str, object] = field(default_factory=dict)
+    unverified: set[str] = field(default_factory=set)  # e.g. kinds with no schema available
+
+
+Verifier = Callable[["RenderedFile", VerifyContext], list[Diagnostic]]
+VERIFIERS: dict[str, Verifier] = {}
+
+
+def verifier(name: str) -> Callable[[Verifier], Verifier]:
+    def register(func: Verifier) -> Verifier:
+        VERIFIERS[name] = func
+        return func
+
+    return register
+
+
+def file_location(file: RenderedFile, line: int = 0, column: int = 0) -> Location:
+    return Location(file.path, line, column)
+
+
+def verify_files(files: list[RenderedFile], context: VerifyContext) -> list[Diagnostic]:
+    """Run each file's verifiers; an unknown verifier name is a target definition error."""
+    _load_verifiers()
+    diagnostics: list[Diagnostic] = []
+    for file in files:
+        for name in file.verify:
+            check = VERIFIERS.get(name)
+            if check is None:
+                diagnostics.append(
+                    error(
+                        "VER000",
+                        f"unknown verifier {name!r} named by target {file.target}",
+                        Location(file.template),
+                        hint=f"known: {', '.join(sorted(VERIFIERS))}",
+                    )
+                )
+                continue
+            diagnostics.extend(check(file, context))
+    return diagnostics
+
+
+def _load_verifiers() -> None:
+    from compiler.verify import basic  # noqa: F401
