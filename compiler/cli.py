@@ -145,23 +145,37 @@ def version() -> None:
     _echo(f"specops {__version__}\n")
 
 
-def main() -> None:
-    """Console entry point: maps SpecopsError to its exit code and hides tracebacks of bugs."""
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code; SpecopsError maps to its code, bugs to 3."""
     try:
-        app(standalone_mode=True)
+        # Standalone mode reports usage errors itself (exit 2) and turns typer.Exit into
+        # SystemExit; everything else reaches the handlers below.
+        app(args=argv, prog_name="specops", standalone_mode=True)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except SpecopsError as exc:
         sys.stderr.write(f"specops: error: {exc.message}\n")
         if exc.hint:
             sys.stderr.write(f"  hint: {exc.hint}\n")
-        sys.exit(exc.exit_code)
-    except (KeyboardInterrupt, BrokenPipeError):
-        sys.exit(130)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
     except Exception as exc:
-        if os.environ.get("SPECOPS_DEBUG"):
-            traceback.print_exc()
-        sys.stderr.write(
-            f"specops: internal error ({type(exc).__name__}: {exc}).\n"
-            "This is a bug in specops, not in your spec. Please report it with the command you "
-            "ran; set SPECOPS_DEBUG=1 for the traceback.\n"
-        )
-        sys.exit(BUG_EXIT)
+        return _report_bug(exc)
+    return 0
+
+
+def _report_bug(exc: Exception) -> int:
+    if os.environ.get("SPECOPS_DEBUG"):
+        traceback.print_exc()
+    sys.stderr.write(
+        f"specops: internal error ({type(exc).__name__}: {exc}).\n"
+        "This is a bug in specops, not in your spec. Please report it with the command you "
+        "ran; set SPECOPS_DEBUG=1 for the traceback.\n"
+    )
+    return BUG_EXIT
+
+
+def main() -> None:
+    """Console entry point."""
+    sys.exit(run())

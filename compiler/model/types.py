@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints, WithJsonSchema
 
 _FORBIDDEN_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
 
@@ -96,7 +96,18 @@ def _positive_quantity(text: str) -> str:
     return text
 
 
-Quantity = Annotated[str, StringConstraints(max_length=32), AfterValidator(_positive_quantity)]
+Quantity = Annotated[
+    str,
+    AfterValidator(_positive_quantity),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": _QUANTITY.pattern,
+            "maxLength": 32,
+            "description": "Kubernetes quantity, e.g. 500m, 2, 16Gi",
+        }
+    ),
+]
 
 
 # --- cron ------------------------------------------------------------------------------------
@@ -159,7 +170,18 @@ def check_cron(text: str) -> str:
     return text
 
 
-Cron = Annotated[str, StringConstraints(max_length=100), AfterValidator(check_cron)]
+Cron = Annotated[
+    str,
+    AfterValidator(check_cron),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\S+ \S+ \S+ \S+ \S+$",
+            "maxLength": 100,
+            "description": "five-field cron: minute hour day-of-month month day-of-week",
+        }
+    ),
+]
 
 
 # --- container images ------------------------------------------------------------------------
@@ -197,7 +219,18 @@ def image_registry(text: str) -> str:
     return "docker.io"
 
 
-ImageRef = Annotated[str, AfterValidator(check_image)]
+ImageRef = Annotated[
+    str,
+    AfterValidator(check_image),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "maxLength": 255,
+            "pattern": _IMAGE.pattern.replace("?P<", "?<"),
+            "description": "image reference pinned by tag or sha256 digest",
+        }
+    ),
+]
 
 
 # --- URIs ------------------------------------------------------------------------------------
@@ -254,6 +287,29 @@ def _repo_uri(text: str) -> str:
     return _check_uri(text, _REPO_SCHEMES, allow_relative=False)
 
 
-DataUri = Annotated[str, StringConstraints(max_length=1024), AfterValidator(_data_uri)]
-StorageUri = Annotated[str, StringConstraints(max_length=1024), AfterValidator(_storage_uri)]
-RepoUri = Annotated[str, StringConstraints(max_length=1024), AfterValidator(_repo_uri)]
+def _uri_schema(schemes: frozenset[str], relative: bool) -> WithJsonSchema:
+    alternatives = "|".join(sorted(schemes))
+    pattern = f"^({alternatives})://[^\\s]+$"
+    if relative:
+        pattern = f"{pattern}|{_RELATIVE_PATH.pattern}"
+    return WithJsonSchema({"type": "string", "maxLength": 1024, "pattern": pattern})
+
+
+DataUri = Annotated[
+    str,
+    StringConstraints(max_length=1024),
+    AfterValidator(_data_uri),
+    _uri_schema(_DATA_SCHEMES, relative=True),
+]
+StorageUri = Annotated[
+    str,
+    StringConstraints(max_length=1024),
+    AfterValidator(_storage_uri),
+    _uri_schema(_STORAGE_SCHEMES, relative=False),
+]
+RepoUri = Annotated[
+    str,
+    StringConstraints(max_length=1024),
+    AfterValidator(_repo_uri),
+    _uri_schema(_REPO_SCHEMES, relative=False),
+]
