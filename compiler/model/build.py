@@ -138,7 +138,9 @@ def _message(detail: ErrorDetails) -> str:
 def _hint(loaded: LoadedSpec, path: JsonPath, detail: ErrorDetails) -> str | None:
     text = loaded.plain_text.get(path)
     if detail["type"] == "string_type" and text is not None:
-        return f'YAML reads {text} as a {type(detail["input"]).__name__}; quote it: "{text}"'
+        value = detail["input"]
+        kind = "the boolean" if isinstance(value, bool) else "the number"
+        return f'YAML reads {text} as {kind} {value!r}; quote it: "{text}"'
     if detail["type"] == "literal_error" and isinstance(detail.get("input"), str):
         expected = str((detail.get("ctx") or {}).get("expected", ""))
         options = [o.strip().strip("'") for o in expected.replace(" or ", ", ").split(",")]
