@@ -226,7 +226,7 @@ ImageRef = Annotated[
         {
             "type": "string",
             "maxLength": 255,
-            "pattern": _IMAGE.pattern.replace("?P<", "?<"),
+            "pattern": re.sub(r"\?P<\w+>", "?:", _IMAGE.pattern),
             "description": "image reference pinned by tag or sha256 digest",
         }
     ),
