@@ -1,5 +1,8 @@
 """Data-driven spec examples: valid files validate cleanly; each invalid file produces exactly
-the diagnostics in its `.expected` sidecar (regenerate: SPECOPS_UPDATE_GOLDEN=1 pytest tests/test_examples.py)."""
+the diagnostics in its `.expected` sidecar.
+
+Regenerate the sidecars: SPECOPS_UPDATE_GOLDEN=1 pytest tests/test_examples.py
+"""
 
 from __future__ import annotations
 
