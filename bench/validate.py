@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from specgen import write_specs  # noqa: E402
+from specgen import write_specs
 
 ROOT = Path(__file__).resolve().parents[1]
 BARE_PARSE = (
