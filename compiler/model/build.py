@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import types
 import typing
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
@@ -58,15 +58,25 @@ _CODES = {
 }
 
 
+Root = TypeVar("Root", bound=BaseModel)
+
+
 def build_model(loaded: LoadedSpec) -> tuple[MLPipeline | None, list[Diagnostic]]:
     """Validate loaded data against the spec model; never raises for bad input."""
+    return validate_as(loaded, MLPipeline)
+
+
+def validate_as(loaded: LoadedSpec, root: type[Root]) -> tuple[Root | None, list[Diagnostic]]:
+    """Validate loaded data against any strict model (a spec, a platform file); never raises."""
     try:
-        return MLPipeline.model_validate(loaded.data), []
+        return root.model_validate(loaded.data), []
     except ValidationError as exc:
-        return None, _diagnostics(loaded, exc.errors(include_url=False))
+        return None, _diagnostics(loaded, exc.errors(include_url=False), root)
 
 
-def _diagnostics(loaded: LoadedSpec, errors: list[ErrorDetails]) -> list[Diagnostic]:
+def _diagnostics(
+    loaded: LoadedSpec, errors: list[ErrorDetails], root: type[BaseModel] = MLPipeline
+) -> list[Diagnostic]:
     by_path: dict[JsonPath, list[ErrorDetails]] = {}
     for detail in errors:
         allow_new = detail["type"] in ("missing", "extra_forbidden")
@@ -77,7 +87,7 @@ def _diagnostics(loaded: LoadedSpec, errors: list[ErrorDetails]) -> list[Diagnos
         if len(details) > 1 and all(_is_type_error(d) for d in details):
             result.append(_union_type_error(loaded, path, details))
         else:
-            result.extend(_one(loaded, path, d) for d in details)
+            result.extend(_one(loaded, path, d, root) for d in details)
     return result
 
 
@@ -104,10 +114,12 @@ def _is_type_error(detail: ErrorDetails) -> bool:
     return detail["type"].endswith("_type") or detail["type"] in {"none_required", "literal_error"}
 
 
-def _one(loaded: LoadedSpec, path: JsonPath, detail: ErrorDetails) -> Diagnostic:
+def _one(
+    loaded: LoadedSpec, path: JsonPath, detail: ErrorDetails, root: type[BaseModel] = MLPipeline
+) -> Diagnostic:
     kind = detail["type"]
     if kind == "extra_forbidden":
-        return _unknown_key(loaded, path)
+        return _unknown_key(loaded, path, root)
     if kind == "missing":
         parent = loaded.locate(path[:-1], key=True)
         return error(
@@ -158,8 +170,10 @@ def _union_type_error(
     )
 
 
-def _unknown_key(loaded: LoadedSpec, path: JsonPath) -> Diagnostic:
-    allowed = sorted(allowed_keys(path[:-1]))
+def _unknown_key(
+    loaded: LoadedSpec, path: JsonPath, root: type[BaseModel] = MLPipeline
+) -> Diagnostic:
+    allowed = sorted(allowed_keys(path[:-1], root))
     key = str(path[-1])
     close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
     hint: str | None = None
@@ -170,9 +184,9 @@ def _unknown_key(loaded: LoadedSpec, path: JsonPath) -> Diagnostic:
     return error("SPEC101", f"unknown key {key!r}", loaded.locate(path, key=True), hint)
 
 
-def allowed_keys(path: JsonPath) -> list[str]:
+def allowed_keys(path: JsonPath, root: type[BaseModel] = MLPipeline) -> list[str]:
     """The keys the model accepts for the mapping at `path` (empty when it is not a model)."""
-    model: Any = MLPipeline
+    model: Any = root
     for part in path:
         if isinstance(part, int):
             continue
