@@ -36,6 +36,31 @@ class Defaults:
     argocd_repo_url: str = "https://github.com/acme/ml-gitops.git"
     argocd_target_revision: str = "main"
     kfp_host_secret: str = "KFP_HOST"
+    # Kubeflow components: an explicit base image (no kfp default-image drift) and the exact
+    # versions each component installs at run time, so a retrain next year gets the same stack.
+    kfp_base_image: str = "python:3.11-slim"
+    kfp_packages: dict[str, str] = field(
+        default_factory=lambda: {
+            "pandas": "pandas==2.2.3",
+            "pyarrow": "pyarrow==18.1.0",
+            "scikit-learn": "scikit-learn==1.5.2",
+            "xgboost": "xgboost==2.1.3",
+            "lightgbm": "lightgbm==4.5.0",
+            "fsspec": "fsspec==2024.10.0",
+            "gcsfs": "gcsfs==2024.10.0",
+            "s3fs": "s3fs==2024.10.0",
+        }
+    )
+    # A spec names a GPU model (nvidia-l4); Kubernetes schedules a vendor resource on nodes
+    # labelled with that model.
+    kfp_accelerator_resources: dict[str, str] = field(
+        default_factory=lambda: {
+            "nvidia": "nvidia.com/gpu",
+            "amd": "amd.com/gpu",
+            "tpu": "google.com/tpu",
+        }
+    )
+    kfp_accelerator_node_label: str = "cloud.google.com/gke-accelerator"
 
 
 @dataclass(frozen=True, slots=True)

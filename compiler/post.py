@@ -28,6 +28,7 @@ def post_step(name: str) -> Callable[[PostStep], PostStep]:
 
 
 def run_post_step(name: str, file: RenderedFile, plan: Plan) -> tuple[str | None, list[Diagnostic]]:
+    _load_post_steps()
     step = POST_STEPS.get(name)
     if step is None:
         return None, [
@@ -39,3 +40,7 @@ def run_post_step(name: str, file: RenderedFile, plan: Plan) -> tuple[str | None
             )
         ]
     return step(file, plan)
+
+
+def _load_post_steps() -> None:
+    from compiler import kfp_steps  # noqa: F401  (registers kfp-compile; kfp loads lazily)

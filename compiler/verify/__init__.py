@@ -65,3 +65,4 @@ def verify_files(files: list[RenderedFile], context: VerifyContext) -> list[Diag
 
 def _load_verifiers() -> None:
     from compiler.verify import basic  # noqa: F401
+    from compiler.verify import kfp  # noqa: F401

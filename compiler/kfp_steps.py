@@ -1,0 +1,114 @@
+"""The `kfp-compile` post-step: rendered kfp DSL (pipeline.py) -> KFP IR, in this process.
+
+kfp's own `Compiler` does the work, exactly as `kfp dsl compile` would, but without a Python
+process per spec: the module runs in a fresh namespace whose source is registered with
+`linecache`, because kfp reads each lightweight component's source with `inspect.getsource`.
+kfp is imported lazily, so `specops validate` never pays for it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import linecache
+import tempfile
+import traceback
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from compiler.diagnostics import Diagnostic, Location, error, warning
+from compiler.post import post_step
+
+if TYPE_CHECKING:
+    from compiler.plan import Plan
+    from compiler.render import RenderedFile
+
+_serial = itertools.count()
+
+
+class PipelineModuleError(Exception):
+    """The DSL module could not be run or compiled; `line` is 1-based in the module (0: unknown)."""
+
+    def __init__(self, message: str, line: int = 0) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledPipeline:
+    ir: str  # the YAML kfp writes: PipelineSpec, then the PlatformSpec document if any
+    warnings: tuple[str, ...]
+
+
+def load_module(source: str, filename: str) -> dict[str, Any]:
+    """Run DSL source in a fresh namespace; raises PipelineModuleError on any failure."""
+    pseudo = f"<specops {next(_serial)} {filename}>"
+    linecache.cache[pseudo] = (len(source), None, source.splitlines(keepends=True), pseudo)
+    namespace: dict[str, Any] = {"__name__": "specops_kfp_module", "__file__": pseudo}
+    try:
+        exec(compile(source, pseudo, "exec", dont_inherit=True), namespace)
+    except SyntaxError as exc:
+        raise PipelineModuleError(f"SyntaxError: {exc.msg}", exc.lineno or 0) from exc
+    except Exception as exc:  # whatever the module raises is reported, located
+        raise PipelineModuleError(f"{type(exc).__name__}: {exc}", _line_in(exc, pseudo)) from exc
+    finally:
+        linecache.cache.pop(pseudo, None)
+    return namespace
+
+
+def _line_in(exc: BaseException, pseudo: str) -> int:
+    line = 0
+    for frame, lineno in traceback.walk_tb(exc.__traceback__):
+        if frame.f_code.co_filename == pseudo:
+            line = lineno
+    return line
+
+
+def find_pipeline(namespace: dict[str, Any]) -> Any:
+    """The one `@dsl.pipeline` the module defines; raises PipelineModuleError otherwise."""
+    from kfp.dsl.graph_component import GraphComponent
+
+    found = [v for v in namespace.values() if isinstance(v, GraphComponent)]
+    if len(found) != 1:
+        raise PipelineModuleError(f"expected one @dsl.pipeline function, found {len(found)}")
+    return found[0]
+
+
+def compile_source(source: str, filename: str) -> CompiledPipeline:
+    """Compile DSL source to IR text with kfp's Compiler; raises PipelineModuleError."""
+    from kfp import compiler
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        namespace = load_module(source, filename)
+        pipeline = find_pipeline(namespace)
+        with tempfile.TemporaryDirectory(prefix="specops-kfp-") as tmp:
+            package = Path(tmp, "pipeline.yaml")
+            try:
+                compiler.Compiler().compile(pipeline_func=pipeline, package_path=str(package))
+            except Exception as exc:  # kfp's own validation errors, reported as they are
+                raise PipelineModuleError(f"kfp could not compile: {exc}") from exc
+            ir = package.read_text(encoding="utf-8")
+    notes = tuple(dict.fromkeys(str(w.message) for w in caught))
+    return CompiledPipeline(ir, notes)
+
+
+@post_step("kfp-compile")
+def kfp_compile(file: RenderedFile, plan: Plan) -> tuple[str | None, list[Diagnostic]]:
+    """pipeline.py -> pipeline.yaml; problems are diagnostics located in the rendered module."""
+    try:
+        compiled = compile_source(file.content, file.path)
+    except PipelineModuleError as exc:
+        return None, [
+            error(
+                "KFP001",
+                f"{file.path} does not compile with kfp: {exc}",
+                Location(file.path, exc.line),
+                hint=f"the module is rendered from {file.template} for {plan.provenance.spec_path}",
+            )
+        ]
+    return compiled.ir, [
+        warning("KFP002", f"kfp warned while compiling {file.path}: {note}", Location(file.path))
+        for note in compiled.warnings
+    ]
