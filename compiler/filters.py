@@ -151,7 +151,25 @@ def to_comment(value: Any) -> Safe:
     return Safe(text)
 
 
+# GitHub Actions expressions a template may emit: trusted contexts only (no github.event.*,
+# head_ref or inputs), so `${{ }}` never carries text an attacker chose.
+GITHUB_EXPRESSION = re.compile(
+    r"^(?:github\.(?:sha|ref|workflow|run_id|run_number|run_attempt|repository|server_url)"
+    r"|(?:secrets|vars)\.[A-Za-z_][A-Za-z0-9_]{0,99}"
+    r"|(?:steps|needs)\.[A-Za-z_][A-Za-z0-9_-]{0,99}\.outputs\.[A-Za-z_][A-Za-z0-9_-]{0,99})$"
+)
+
+
+def to_github_expression(value: Any) -> Safe:
+    """`"github.sha" | gh` -> `${{ github.sha }}`: Jinja never parses `${{`, and only
+    allow-listed contexts become GitHub expressions."""
+    if not isinstance(value, str) or not GITHUB_EXPRESSION.fullmatch(value):
+        raise UnsafeValueError(f"{value!r} is not an allowed GitHub Actions expression")
+    return Safe("${{ " + value + " }}")
+
+
 FILTERS = {
+    "gh": to_github_expression,
     "yaml": to_yaml,
     "json": to_json,
     "py": to_python,

@@ -27,6 +27,45 @@ class Provenance:
 
 
 @dataclass(frozen=True, slots=True)
+class PinnedAction:
+    """A third-party GitHub Action pinned by full commit SHA; `version` is the tag it was."""
+
+    repository: str  # owner/name[/path]
+    sha: str
+    version: str
+
+
+@dataclass(frozen=True, slots=True)
+class CiDefaults:
+    """Settings of the generated CI workflows. Secrets are named here, never held."""
+
+    python_version: str = "3.11"
+    specops_requirement: str = f"specops=={__version__}"  # what CI pip-installs
+    output_dir: str = "."  # where the repository commits `specops compile` output
+    watch_paths: tuple[str, ...] = ("templates/**", "platform.yaml")  # beyond spec and data
+    kfp_pipeline_path: str = "kubeflow/{spec}/pipeline.yaml"  # the IR, inside output_dir
+    kfp_token_secret: str = "KFP_TOKEN"
+    kfp_environment: str = "kubeflow"  # the CI environment that holds the Kubeflow secrets
+    kfp_namespace: str = ""  # empty: single-user Kubeflow Pipelines
+    gitops_token_secret: str = "GITOPS_TOKEN"
+    promote_paths: tuple[str, ...] = ("deploy/{env}/{spec}", "argocd/{env}/{spec}.yaml")
+    github_runner: str = "ubuntu-24.04"
+    gitlab_image: str = "python:3.11-bookworm"  # needs git for promotion commits
+    checkout: PinnedAction = PinnedAction(
+        "actions/checkout", "11bd71901bbe5b1630ceea73d27597364c9af683", "v4.2.2"
+    )
+    setup_python: PinnedAction = PinnedAction(
+        "actions/setup-python", "a26af69be951a213d495a4c3e4e4022e16d87065", "v5.6.0"
+    )
+    upload_sarif: PinnedAction = PinnedAction(
+        "github/codeql-action/upload-sarif", "ff0a06e83cb2de871e5a09832bc6a81e7276941f", "v3.28.18"
+    )
+    create_pull_request: PinnedAction = PinnedAction(
+        "peter-evans/create-pull-request", "271a8d0340265f705b14b6d32b9829c1cb33d45e", "v7.0.8"
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class Defaults:
     """Platform-wide settings a spec does not choose (a platform.yaml may override them)."""
 
@@ -36,6 +75,7 @@ class Defaults:
     argocd_repo_url: str = "https://github.com/acme/ml-gitops.git"
     argocd_target_revision: str = "main"
     kfp_host_secret: str = "KFP_HOST"
+    ci: CiDefaults = field(default_factory=CiDefaults)
     # Kubeflow components: an explicit base image (no kfp default-image drift) and the exact
     # versions each component installs at run time, so a retrain next year gets the same stack.
     kfp_base_image: str = "python:3.11-slim"

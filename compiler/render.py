@@ -23,7 +23,8 @@ from compiler.plan import Plan, ResolvedEnvironment
 from compiler.post import run_post_step
 from compiler.targets import OutputDef, Target
 
-_SAFE_SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+# Hidden directories are refused except where CI providers require them (.github/workflows).
+_SAFE_SEGMENT = re.compile(r"^(?:[A-Za-z0-9_][A-Za-z0-9_.-]*|\.github|\.gitlab)$")
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,11 +28,22 @@ class VerifyContext:
 
 Verifier = Callable[["RenderedFile", VerifyContext], list[Diagnostic]]
 VERIFIERS: dict[str, Verifier] = {}
+# A batch verifier sees every file that names it at once: one tool process per run, not per file.
+BatchVerifier = Callable[[list["RenderedFile"], VerifyContext], list[Diagnostic]]
+BATCH_VERIFIERS: dict[str, BatchVerifier] = {}
 
 
 def verifier(name: str) -> Callable[[Verifier], Verifier]:
     def register(func: Verifier) -> Verifier:
         VERIFIERS[name] = func
+        return func
+
+    return register
+
+
+def batch_verifier(name: str) -> Callable[[BatchVerifier], BatchVerifier]:
+    def register(func: BatchVerifier) -> BatchVerifier:
+        BATCH_VERIFIERS[name] = func
         return func
 
     return register
@@ -46,8 +57,12 @@ def verify_files(files: list[RenderedFile], context: VerifyContext) -> list[Diag
     """Run each file's verifiers; an unknown verifier name is a target definition error."""
     _load_verifiers()
     diagnostics: list[Diagnostic] = []
+    batches: dict[str, list[RenderedFile]] = {}
     for file in files:
         for name in file.verify:
+            if name in BATCH_VERIFIERS:
+                batches.setdefault(name, []).append(file)
+                continue
             check = VERIFIERS.get(name)
             if check is None:
                 diagnostics.append(
@@ -60,9 +75,14 @@ def verify_files(files: list[RenderedFile], context: VerifyContext) -> list[Diag
                 )
                 continue
             diagnostics.extend(check(file, context))
+    for name, batch in batches.items():
+        diagnostics.extend(BATCH_VERIFIERS[name](batch, context))
     return diagnostics
 
 
 def _load_verifiers() -> None:
-    from compiler.verify import basic  # noqa: F401
-    from compiler.verify import kfp  # noqa: F401
+    from compiler.verify import (
+        basic,  # noqa: F401
+        ci,  # noqa: F401
+        kfp,  # noqa: F401
+    )
