@@ -74,6 +74,16 @@ class Defaults:
     argocd_project: str = "default"
     argocd_repo_url: str = "https://github.com/acme/ml-gitops.git"
     argocd_target_revision: str = "main"
+    # Serving and GitOps: where Argo CD Applications live, where the compiled output sits in the
+    # GitOps repository, and the cluster facts the serving templates need.
+    argocd_namespace: str = "argocd"
+    argocd_path_prefix: str = ""  # the output directory's path inside argocd_repo_url
+    kserve_model_formats: dict[str, str] = field(
+        default_factory=lambda: {"sklearn": "sklearn", "xgboost": "xgboost", "lightgbm": "lightgbm"}
+    )
+    gpu_node_label: str = "cloud.google.com/gke-accelerator"  # node label naming the GPU type
+    explainer_image: str = "ghcr.io/acme/specops-explainer:0.1.0"  # serves published importances
+    runbook_base_url: str = "https://runbooks.acme.io/ml"
     kfp_host_secret: str = "KFP_HOST"
     ci: CiDefaults = field(default_factory=CiDefaults)
     # Kubeflow components: an explicit base image (no kfp default-image drift) and the exact

@@ -85,4 +85,5 @@ def _load_verifiers() -> None:
         basic,  # noqa: F401
         ci,  # noqa: F401
         kfp,  # noqa: F401
+        kubernetes,  # noqa: F401
     )
