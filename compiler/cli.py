@@ -145,6 +145,30 @@ def version() -> None:
     _echo(f"specops {__version__}\n")
 
 
+@app.command("run")
+def run_command(
+    spec: Annotated[Path, typer.Argument(help="The spec file whose pipeline to run.")],
+    local: Annotated[
+        bool, typer.Option("--local", help="Run with kfp.local on this machine (no cluster).")
+    ] = False,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out-dir", help="Where the IR, artifacts and published model go."),
+    ] = None,
+    templates: TemplatesOpt = None,
+) -> None:
+    """Compile one spec's Kubeflow pipeline and run it: train, gate and publish locally."""
+    from compiler.report import REPORTER_BY_NAME
+    from compiler.run import RunOptions, run_pipeline, summary
+
+    options = RunOptions(spec, local, out_dir, list(templates or []), echo=sys.stderr)
+    result = run_pipeline(options)
+    if result.diagnostics:
+        sys.stderr.write(REPORTER_BY_NAME["text"].render(result.diagnostics, 1))
+    _echo(summary(result))
+    raise typer.Exit(0 if result.ok else 1)
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code; SpecopsError maps to its code, bugs to 3."""
     try:

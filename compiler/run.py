@@ -1,0 +1,211 @@
+"""`specops run SPEC --local`: compile the spec's Kubeflow pipeline and run its IR with kfp.local.
+
+The run executes the very IR `specops compile` writes, with one local adaptation: components do
+not pip-install their pinned packages (kfp.local's SubprocessRunner without a venv would install
+them into this environment), they use the packages installed here (`pip install 'specops[run]'`).
+Relative data paths resolve against the spec's folder; the model is published into the run's
+output directory instead of `deploy.model_uri`. Container (`custom`) steps need a cluster.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+import sys
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import yaml
+
+from compiler.diagnostics import Diagnostic, has_errors
+from compiler.errors import SpecopsError, UsageError
+from compiler.render import RenderedFile
+
+FAILURE_MARK = "specops-failure: "
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_FAILED_TASK = re.compile(r"Inner task failed: (.+?)\.?$")
+_LOCAL_NOOPS = r".*(no effect in the current local runner|is not used by the current local runner).*"
+
+
+class LocalRunError(SpecopsError):
+    """The spec cannot run locally, or the local run could not start."""
+
+    def __init__(self, *, spec: str, problem: str, hint: str | None = None) -> None:
+        super().__init__(f"{spec}: {problem}", hint=hint)
+
+
+@dataclass
+class RunOptions:
+    spec: Path
+    local: bool = True
+    out_dir: Path | None = None  # default: .specops-run/<spec name>
+    template_dirs: list[Path] = field(default_factory=list)
+    echo: TextIO | None = None  # where kfp's task logs go while the run proceeds
+
+
+@dataclass
+class RunResult:
+    spec: str
+    diagnostics: list[Diagnostic]
+    out_dir: Path | None = None
+    published: str | None = None  # where the model was published
+    failed_task: str | None = None
+    failures: list[str] = field(default_factory=list)  # what the failing step said
+
+    @property
+    def ok(self) -> bool:
+        return not has_errors(self.diagnostics) and self.failed_task is None
+
+
+class _Tee(io.StringIO):
+    """Keeps what kfp prints (to find failure lines) and forwards it to `echo`."""
+
+    def __init__(self, echo: TextIO | None) -> None:
+        super().__init__()
+        self.echo = echo
+
+    def write(self, text: str) -> int:
+        if self.echo is not None:
+            self.echo.write(text)
+        return super().write(text)
+
+
+def run_pipeline(options: RunOptions) -> RunResult:
+    """Validate, compile and run one spec's training pipeline locally.
+
+    Raises UsageError without --local, LocalRunError for a `custom` framework; a spec problem or
+    a failed step (a data check, a gate) comes back in the result.
+    """
+    from compiler.api import validate_spec
+
+    if not options.local:
+        raise UsageError(
+            problem="only local runs are supported (--local)",
+            hint="for a cluster, upload the compiled pipeline.yaml to Kubeflow Pipelines",
+        )
+    validated = validate_spec(options.spec)
+    if validated.spec is None or validated.loaded is None or has_errors(validated.diagnostics):
+        return RunResult(validated.path, validated.diagnostics)
+    if validated.spec.model.framework == "custom":
+        raise LocalRunError(
+            spec=validated.path,
+            problem="model.framework is custom: its training step is a container, and "
+            "kfp.local's SubprocessRunner runs only Python components, without Docker",
+            hint="run it on a Kubeflow cluster: upload kubeflow/<spec>/pipeline.yaml from "
+            "`specops compile`",
+        )
+    out_dir = (options.out_dir or Path(".specops-run") / validated.spec.metadata.name).absolute()
+    pipeline, diagnostics = _compile(validated, options.template_dirs)
+    result = RunResult(validated.path, diagnostics, out_dir)
+    if pipeline is None or has_errors(diagnostics):
+        return result
+    _write_outputs(out_dir, pipeline)
+    arguments = {
+        "data_root": str(Path(validated.path).absolute().parent),
+        "model_root": str(out_dir / "models"),
+    }
+    _execute(pipeline[1].content, arguments, out_dir, options.echo, result)
+    return result
+
+
+def _compile(
+    validated: Any, template_dirs: list[Path]
+) -> tuple[tuple[RenderedFile, RenderedFile] | None, list[Diagnostic]]:
+    """Render the kubeflow target for this spec; returns (pipeline.py, pipeline.yaml)."""
+    from compiler.plan import build_plan
+    from compiler.render import Renderer
+    from compiler.targets import builtin_templates, discover_targets, select_targets
+    from compiler.verify import VerifyContext, verify_files
+
+    dirs = [*template_dirs, builtin_templates()]
+    targets = select_targets(discover_targets(dirs), ["kubeflow"])
+    plan = build_plan(validated.spec, validated.loaded)
+    files, diagnostics = Renderer(dirs).render(plan, targets)
+    diagnostics.extend(verify_files(files, VerifyContext()))
+    by_path = {f.path: f for f in files}
+    base = f"kubeflow/{plan.name}/pipeline"
+    source, ir = by_path.get(f"{base}.py"), by_path.get(f"{base}.yaml")
+    if source is None or ir is None:
+        return None, diagnostics
+    return (source, ir), diagnostics
+
+
+def _write_outputs(out_dir: Path, pipeline: tuple[RenderedFile, RenderedFile]) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for file in pipeline:
+        (out_dir / Path(file.path).name).write_text(file.content, encoding="utf-8")
+
+
+def local_pipeline_spec(ir: str) -> dict[str, Any]:
+    """The IR's PipelineSpec, without pip install steps and retries.
+
+    kfp lays a lightweight component's command out as `sh -c <pip install ...> sh -ec
+    <program>`; dropping the first three words leaves `sh -ec <program>`, which runs the
+    component with the packages of this environment. Retries wait minutes between attempts
+    on a cluster; a laptop run reports the first failure instead.
+    """
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    spec: dict[str, Any] = next(iter(yaml.load_all(ir, Loader=loader)))
+    for executor in spec.get("deploymentSpec", {}).get("executors", {}).values():
+        command = executor.get("container", {}).get("command", [])
+        if command[:2] == ["sh", "-c"] and "pip install" in command[2]:
+            executor["container"]["command"] = command[3:]
+    for task in spec.get("root", {}).get("dag", {}).get("tasks", {}).values():
+        task.pop("retryPolicy", None)
+    return spec
+
+
+def _execute(
+    ir: str, arguments: dict[str, str], out_dir: Path, echo: TextIO | None, result: RunResult
+) -> None:
+    from kfp import components, local
+
+    pipeline = components.load_component_from_text(json.dumps(local_pipeline_spec(ir)))
+    tee = _Tee(echo)
+    with tempfile.TemporaryDirectory(prefix="specops-run-") as workspace:
+        local.init(
+            runner=local.SubprocessRunner(use_venv=False),
+            pipeline_root=str(out_dir / "kfp-outputs"),
+            workspace_root=str(Path(workspace, "kfp")),
+            raise_on_error=True,
+        )
+        with contextlib.redirect_stdout(tee), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=_LOCAL_NOOPS)
+            try:
+                task = pipeline(**arguments)
+                result.published = str(task.output)
+            except RuntimeError as exc:
+                result.failed_task = _failed_task(str(exc))
+    result.failures = [
+        line.split(FAILURE_MARK, 1)[1].strip()
+        for line in tee.getvalue().splitlines()
+        if FAILURE_MARK in line
+    ]
+
+
+def _failed_task(message: str) -> str:
+    match = _FAILED_TASK.search(_ANSI.sub("", message).strip())
+    return match.group(1).strip("'") if match else "unknown"
+
+
+def summary(result: RunResult) -> str:
+    """What a person reads at the end of a run."""
+    if result.ok:
+        lines = [f"{result.spec}: trained, passed every gate and published to {result.published}"]
+        metadata = Path(result.published or "", "metadata.json")
+        if metadata.is_file():
+            metrics = json.loads(metadata.read_text(encoding="utf-8")).get("metrics", {})
+            lines += [f"  {name} = {value:.4f}" for name, value in sorted(metrics.items())
+                      if isinstance(value, int | float)]  # fmt: skip
+        return "\n".join(lines) + "\n"
+    if result.failed_task is None:
+        return ""
+    lines = [f"{result.spec}: the local run stopped at step {result.failed_task!r}"]
+    lines += [f"  {failure}" for failure in dict.fromkeys(result.failures)]
+    lines.append("  nothing was published" if not result.published else "")
+    return "\n".join(line for line in lines if line) + "\n"
