@@ -1,0 +1,240 @@
+"""`specops explain SPEC JSONPATH [--env ENV]`: a field's final value and every layer that set it.
+
+Without --env the path is into the spec (`$.model.resources.cpu`); with it, into one resolved
+environment (`$.replicas.min`, `$.argocd_project`). `$.deploy.environments[prod].replicas` is the
+same as `$.replicas` with `--env prod`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from compiler.api import validate_spec
+from compiler.diagnostics import Diagnostic, JsonPath, format_json_path, has_errors
+from compiler.errors import UsageError
+from compiler.plan import Plan, build_plan
+from compiler.platform.load import LoadedPlatform, load_platform
+from compiler.platform.merge import (
+    MISSING,
+    Contribution,
+    Layer,
+    MergeRule,
+    RuleBook,
+    contributions,
+    value_at,
+)
+from compiler.platform.resolve import ENVIRONMENT_BOOK, SPEC_BOOK, resolve
+
+_STEP = re.compile(
+    r"\.(?P<key>[A-Za-z_][-A-Za-z0-9_]*)|\[(?P<index>[0-9]+)\]|\[(?P<name>[a-z0-9][-a-z0-9]*)\]"
+    r"|\['(?P<quoted>[^']*)'\]|\[\"(?P<dquoted>[^\"]*)\"\]"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ByName:
+    """A `[name]` step: the list item whose `name` is this."""
+
+    name: str
+
+
+@dataclass
+class ExplainOptions:
+    spec: Path
+    path: str
+    environment: str | None = None
+    platform: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    spec_path: str
+    environment: str | None
+    path: JsonPath
+    final: Any
+    rule: MergeRule
+    contributions: list[Contribution]
+
+    def text(self) -> str:
+        return render_text(self)
+
+
+@dataclass
+class ExplainResult:
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    explanation: Explanation | None = None
+
+
+def parse_path(text: str) -> list[str | int | ByName]:
+    """`$.a.b[0]['c']` or `a.b[prod]`; raises UsageError when it does not parse."""
+    body = text.strip().removeprefix("$")
+    if body and body[0] not in ".[":
+        body = "." + body
+    steps: list[str | int | ByName] = []
+    position = 0
+    while position < len(body):
+        match = _STEP.match(body, position)
+        if match is None:
+            raise UsageError(
+                problem=f"cannot read JSON path {text!r} at {body[position:]!r}",
+                hint="write it like $.model.resources.cpu or deploy.environments[prod].replicas",
+            )
+        key = match.group("key") or match.group("quoted") or match.group("dquoted")
+        index, name = match.group("index"), match.group("name")
+        steps.append(key if key is not None else int(index) if index else ByName(name))
+        position = match.end()
+    return steps
+
+
+def explain(options: ExplainOptions) -> ExplainResult:
+    """Explain one field of one valid spec.
+
+    Raises UsageError for a path that does not parse or name a field, or an unknown environment.
+    """
+    platform: LoadedPlatform | None = None
+    if options.platform is not None:
+        platform, problems = load_platform(options.platform)
+        if platform is None or has_errors(problems):
+            return ExplainResult(problems)
+    validated = validate_spec(options.spec, platform)
+    if validated.spec is None or validated.loaded is None or has_errors(validated.diagnostics):
+        return ExplainResult(validated.diagnostics)
+    plan = build_plan(validated.spec, validated.loaded, platform=platform)
+    environment, steps = _split_environment(options, parse_path(options.path), plan)
+    resolution = resolve(platform, validated.spec, validated.loaded)
+    layers: tuple[Layer, ...]
+    if environment is None:
+        view, layers, book = _spec_view(plan), resolution.layers, SPEC_BOOK
+    else:
+        env = resolution.environment(environment)
+        assert env is not None  # _split_environment checked the name
+        view, layers, book = _environment_view(plan, environment), env.layers, ENVIRONMENT_BOOK
+    path = _concrete(view, steps, options.path)
+    explanation = Explanation(
+        validated.path,
+        environment,
+        path,
+        value_at(view, path),
+        book.rule(path) if path else RuleBook([]).rule(()),
+        contributions(layers, book, path),
+    )
+    return ExplainResult(validated.diagnostics, explanation)
+
+
+def _split_environment(
+    options: ExplainOptions, steps: list[str | int | ByName], plan: Plan
+) -> tuple[str | None, list[str | int | ByName]]:
+    names = [e.name for e in plan.environments]
+    environment = options.environment
+    if steps[:2] == ["deploy", "environments"] and len(steps) > 2:
+        selector = steps[2]
+        picked = (
+            selector.name
+            if isinstance(selector, ByName)
+            else names[selector]
+            if isinstance(selector, int) and selector < len(names)
+            else None
+        )
+        if environment is not None and picked != environment:
+            raise UsageError(problem=f"the path names another environment than --env {environment}")
+        environment, steps = picked, steps[3:]
+        if environment is None:
+            raise UsageError(problem=f"the spec has no environment {selector!r}")
+    if environment is not None and environment not in names:
+        raise UsageError(
+            problem=f"the spec has no environment {environment!r}",
+            hint=f"it has: {', '.join(names)}",
+        )
+    return environment, steps
+
+
+def _spec_view(plan: Plan) -> dict[str, Any]:
+    return plan.spec.model_dump(mode="json", by_alias=True)
+
+
+def _environment_view(plan: Plan, name: str) -> dict[str, Any]:
+    """The environment as specops resolved it, in the shape of a spec environment entry."""
+    index = next(i for i, e in enumerate(plan.environments) if e.name == name)
+    resolved = plan.environments[index]
+    entry = plan.spec.deploy.environments[index].model_dump(mode="json", by_alias=True)
+    return {
+        **entry,
+        "resources": resolved.resources.model_dump(mode="json", by_alias=True),
+        "argocd_project": resolved.argocd_project,
+        "kfp_host": resolved.kfp_host,
+        "model_storage_root": resolved.model_storage_root,
+        "model_uri": plan.spec.deploy.model_uri,
+        "storage_uri": resolved.storage_uri,
+    }
+
+
+def _concrete(view: Any, steps: list[str | int | ByName], text: str) -> JsonPath:
+    path: list[str | int] = []
+    node = view
+    for step in steps:
+        if isinstance(step, ByName) and isinstance(node, list):
+            names = [item.get("name") if isinstance(item, dict) else None for item in node]
+            if step.name not in names:
+                raise UsageError(problem=f"{text}: no item named {step.name!r}")
+            step = names.index(step.name)
+        if isinstance(step, ByName) or value_at(node, (step,)) is MISSING:
+            known = ", ".join(node) if isinstance(node, dict) else ""
+            raise UsageError(
+                problem=f"{text}: {format_json_path(tuple(path))} has no {step!r}",
+                hint=f"fields here: {known}" if known else None,
+            )
+        path.append(step)
+        node = value_at(node, (step,))
+    return tuple(path)
+
+
+# --- text ------------------------------------------------------------------------------------
+
+
+_STRATEGY_NAMES = {
+    "replace": "replace",
+    "deep": "deep merge",
+    "by_key": "merge list by key '{key}'",
+}
+
+
+def _shown(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
+def render_text(item: Explanation) -> str:
+    where = (
+        f"environment {item.environment} of {item.spec_path}"
+        if item.environment
+        else (item.spec_path)
+    )
+    how = _STRATEGY_NAMES[item.rule.strategy].format(key=item.rule.key)
+    lines = [
+        f"{format_json_path(item.path)} in {where}",
+        f"  final value: {_shown(item.final)}",
+        f"  merge rule:  {how}" + (f" ({item.rule.why})" if item.rule.why else ""),
+    ]
+    if not item.contributions:
+        lines.append("  set by:      no layer; this is specops' built-in default")
+        return "\n".join(lines) + "\n"
+    lines.append("  layers, lowest first:")
+    rows = [
+        (c.layer, _shown(c.value), str(c.location), _status(item, c)) for c in item.contributions
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        cells = [row[i].ljust(widths[i]) for i in range(3)]
+        lines.append(f"    {cells[0]}  {cells[1]}  {cells[2]}  {row[3]}".rstrip())
+    return "\n".join(lines) + "\n"
+
+
+def _status(item: Explanation, contribution: Contribution) -> str:
+    if contribution.overridden:
+        return "overridden"
+    if item.rule.strategy == "deep" and isinstance(contribution.value, dict):
+        return "merged"
+    return "wins"

@@ -1,0 +1,200 @@
+"""The Platform file, v1: what a platform team decides once for every spec.
+
+Same envelope and strictness as the spec (frozen, `extra="forbid"`, strict). Layering reads which
+keys a file actually wrote from the loaded data, so a key left out here means "this layer does
+not set it", never "reset to a default".
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints
+
+from compiler.model.spec import Autoscaling, Canary, Replicas, Resources, Strict, Toleration
+from compiler.model.types import (
+    DataUri,
+    DnsLabel,
+    Duration,
+    Email,
+    FreeText,
+    ImageRef,
+    LabelKey,
+    LabelValue,
+    Percent,
+    RepoUri,
+    StorageUri,
+)
+
+NamespacePattern = Annotated[
+    str,
+    StringConstraints(pattern=r"^([a-z0-9]|\{(team|spec|env)\})([-a-z0-9]|\{(team|spec|env)\})*$",
+                      max_length=63),
+]  # fmt: skip
+HttpUrl = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^https?://[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?(:[0-9]{1,5})?(/[-A-Za-z0-9._~/]*)?$",
+        max_length=512,
+    ),
+]
+Registry = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]{1,5})?(/[a-z0-9]([-a-z0-9._]*[a-z0-9])?)*$",
+        max_length=255,
+    ),
+]
+HostPattern = Annotated[
+    str, StringConstraints(pattern=r"^[a-z0-9*?][-a-z0-9.*?_]*$", max_length=255)
+]
+TemplateDir = Annotated[str, StringConstraints(pattern=r"^[-A-Za-z0-9_./]+$", max_length=512)]
+GitRef = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$")]
+SecretName = Annotated[str, StringConstraints(pattern=r"^[A-Z_][A-Z0-9_]{0,127}$")]
+Level = Literal["error", "warning", "off"]
+Scheme = Literal["gs", "s3", "https", "http", "file"]
+
+
+class PlatformMetadata(Strict):
+    name: DnsLabel
+    owners: list[Email] = Field(default_factory=list, max_length=20)
+    description: FreeText = ""
+
+
+class EnvironmentSettings(Strict):
+    """What a platform sets for an environment; a layer sets only the keys it names."""
+
+    cluster: DnsLabel | None = Field(default=None, description="Argo CD destination cluster name.")
+    namespace: NamespacePattern | None = Field(
+        default=None, description="Namespace, with optional {team}, {spec} and {env} placeholders."
+    )
+    argocd_project: DnsLabel | None = None
+    kfp_host: HttpUrl | None = Field(default=None, description="The KFP API endpoint.")
+    model_storage_root: StorageUri | None = Field(
+        default=None, description="Storage root under which models publish their versions."
+    )
+    replicas: Replicas | None = None
+    autoscaling: Autoscaling | None = None
+    resources: Resources | None = Field(default=None, description="Serving resources.")
+    canary: Canary | None = None
+    approval: Literal["none", "required"] | None = None
+
+
+class PlatformEnvironment(EnvironmentSettings):
+    name: DnsLabel
+
+
+class TrainingDefaults(Strict):
+    """Layered under a spec's `model` section."""
+
+    resources: Resources | None = None
+    retries: int | None = Field(default=None, ge=0, le=10)
+    timeout: Duration | None = None
+    node_selector: dict[LabelKey, LabelValue] | None = Field(default=None, max_length=20)
+    tolerations: list[Toleration] | None = Field(default=None, max_length=20)
+
+
+class Images(Strict):
+    python: ImageRef | None = Field(default=None, description="Base image of Python steps.")
+    kfp_base: ImageRef | None = Field(default=None, description="Base image of KFP components.")
+
+
+class GitOps(Strict):
+    repo_url: RepoUri | None = None
+    target_revision: GitRef | None = None
+    project: DnsLabel | None = Field(default=None, description="Default Argo CD project.")
+
+
+class Kfp(Strict):
+    host_secret: SecretName | None = Field(
+        default=None, description="CI secret that holds the KFP host."
+    )
+
+
+class PlatformDefaults(Strict):
+    images: Images = Images()
+    registries: list[Registry] = Field(
+        default_factory=list, max_length=50, description="Registries images may come from."
+    )
+    runtime: Literal["kserve"] | None = Field(default=None, description="Serving runtime.")
+    labels: dict[LabelKey, LabelValue] | None = Field(default=None, max_length=32)
+    training: TrainingDefaults = TrainingDefaults()
+    environment: EnvironmentSettings = Field(
+        default=EnvironmentSettings(), description="Defaults for every environment."
+    )
+    data_root: DataUri | None = Field(
+        default=None, description="Where new specs' data lives (used by `specops init`)."
+    )
+    gitops: GitOps = GitOps()
+    kfp: Kfp = Kfp()
+
+
+# --- policies --------------------------------------------------------------------------------
+
+
+class Policy(Strict):
+    """A rule's severity, by default and per environment (`off` turns it off)."""
+
+    severity: Level = "error"
+    environments: dict[DnsLabel, Level] = Field(default_factory=dict, max_length=50)
+
+    def level_for(self, environment: str) -> Level:
+        return self.environments.get(environment, self.severity)
+
+
+class AllowedRegistries(Policy):
+    registries: list[Registry] = Field(
+        default_factory=list, max_length=50, description="Empty: defaults.registries."
+    )
+
+
+class AllowedDataSources(Policy):
+    schemes: list[Scheme] = Field(default_factory=list, description="Empty: any scheme.")
+    buckets: list[HostPattern] = Field(
+        default_factory=list, description="Bucket or host globs (gs, s3, http[s]); empty: any."
+    )
+
+
+class CanaryLimit(Policy):
+    max_percent: Percent
+
+
+class MonitoringRequired(Policy):
+    drift: bool = True
+    alerts: bool = True
+
+
+class GpuLimits(Policy):
+    max_gpus: int = Field(default=0, ge=0, le=64, description="Limit for teams not listed.")
+    teams: dict[DnsLabel, Annotated[int, Field(ge=0, le=64)]] = Field(default_factory=dict)
+
+
+class OwnersRequired(Policy):
+    min_owners: int = Field(default=1, ge=1, le=20)
+
+
+class Policies(Strict):
+    image_digest: Policy | None = None
+    allowed_registries: AllowedRegistries | None = None
+    allowed_data_sources: AllowedDataSources | None = None
+    canary_limit: CanaryLimit | None = None
+    monitoring_required: MonitoringRequired | None = None
+    approval_required: Policy | None = None
+    gpu_limits: GpuLimits | None = None
+    owners_required: OwnersRequired | None = None
+
+
+class Platform(Strict):
+    """Environments, defaults, template directories and policies every spec inherits."""
+
+    api_version: Literal["specops/v1"] = Field(alias="apiVersion")
+    kind: Literal["Platform"]
+    metadata: PlatformMetadata
+    templates: list[TemplateDir] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Template directories relative to this file, highest priority first.",
+    )
+    defaults: PlatformDefaults = PlatformDefaults()
+    environments: list[PlatformEnvironment] = Field(default_factory=list, max_length=20)
+    policies: Policies = Policies()

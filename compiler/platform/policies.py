@@ -1,0 +1,287 @@
+"""Policies as code: rules a platform switches on in `platform.yaml`, each with a stable code.
+
+A rule finds problems in the effective spec (platform layers applied); the runner turns each
+finding into an ordinary diagnostic whose severity comes from the platform, per environment,
+located where the value was written and related to where the policy was.
+
+A finding about one environment takes that environment's level. A finding about the whole spec
+(an image, a data source, the owners) takes the strictest level among the spec's environments,
+so "image pinned by digest in prod" applies to every spec that deploys to prod.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from compiler.diagnostics import Diagnostic, JsonPath, Location, Severity
+from compiler.loader import LoadedSpec
+from compiler.model.spec import MLPipeline
+from compiler.model.types import image_is_pinned_by_digest, image_registry
+from compiler.platform.load import LoadedPlatform
+from compiler.platform.merge import origin_of
+from compiler.platform.model import (
+    AllowedDataSources,
+    AllowedRegistries,
+    CanaryLimit,
+    GpuLimits,
+    MonitoringRequired,
+    OwnersRequired,
+    Policy,
+)
+from compiler.platform.resolve import EnvironmentResolution, Resolution, resolve
+
+P = TypeVar("P", bound=Policy)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    message: str
+    location: Location
+    environment: str | None = None  # None: about the whole spec
+    hint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    spec: MLPipeline  # effective
+    loaded: LoadedSpec
+    resolution: Resolution
+    platform: LoadedPlatform
+
+    def where(self, path: JsonPath) -> Location:
+        """Where the spec-wide value at `path` was written (the spec, or a platform default)."""
+        return origin_of(self.resolution.layers, path) or self.loaded.locate(path, key=True)
+
+    def where_in(self, env: EnvironmentResolution, path: JsonPath) -> Location:
+        found = origin_of(env.layers, path)
+        return found or self.loaded.locate(("deploy", "environments", env.index, "name"))
+
+
+Check = Callable[[Any, Context], Iterator[Finding]]
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRule:
+    code: str
+    key: str  # its key under `policies:` in platform.yaml
+    title: str
+    check: Check
+
+
+POLICY_RULES: dict[str, PolicyRule] = {}
+
+
+def policy(code: str, key: str, title: str) -> Callable[[Check], Check]:
+    def register(check: Check) -> Check:
+        POLICY_RULES[key] = PolicyRule(code, key, title, check)
+        return check
+
+    return register
+
+
+def run_policies(
+    platform: LoadedPlatform, resolution: Resolution, loaded: LoadedSpec
+) -> list[Diagnostic]:
+    """Every enabled policy's findings for one spec, as diagnostics."""
+    context = Context(resolution.spec, loaded, resolution, platform)
+    names = [e.name for e in resolution.environments]
+    result = []
+    for key, rule in POLICY_RULES.items():
+        config = getattr(platform.platform.policies, key)
+        if config is None:
+            continue
+        for finding in rule.check(config, context):
+            diagnostic = _diagnostic(rule, config, finding, names, platform)
+            if diagnostic is not None:
+                result.append(diagnostic)
+    return result
+
+
+def _diagnostic(
+    rule: PolicyRule, config: Policy, finding: Finding, names: list[str], platform: LoadedPlatform
+) -> Diagnostic | None:
+    scope = [finding.environment] if finding.environment else names
+    levels = {name: config.level_for(name) for name in scope}
+    level = "error" if "error" in levels.values() else "warning"
+    if level not in levels.values():
+        return None
+    decided_by = next(n for n, lv in levels.items() if lv == level)
+    related = [platform.locate(("policies", rule.key), key=True)]
+    if decided_by in config.environments:
+        related.append(platform.locate(("policies", rule.key, "environments", decided_by)))
+    hint = finding.hint or ""
+    hint += f"{'; ' if hint else ''}policy {rule.key} at {related[-1]}"
+    return Diagnostic(
+        rule.code,
+        Severity(level),
+        f"{finding.message} (policy {rule.key}: {rule.title})",
+        finding.location,
+        hint,
+        tuple(related),
+    )
+
+
+def _images(spec: MLPipeline) -> Iterator[tuple[JsonPath, str]]:
+    if spec.model.image is not None:
+        yield ("model", "image"), spec.model.image
+    if spec.deploy.serving is not None:
+        yield ("deploy", "serving", "image"), spec.deploy.serving.image
+
+
+@policy("POL001", "image_digest", "images are pinned by digest")
+def image_digest(config: Policy, ctx: Context) -> Iterator[Finding]:
+    for path, image in _images(ctx.spec):
+        if not image_is_pinned_by_digest(image):
+            yield Finding(
+                f"image {image!r} is not pinned by digest",
+                ctx.where(path),
+                hint="write it as repository@sha256:<digest> so every run uses the same bytes",
+            )
+
+
+def _normalised_image(image: str) -> str:
+    name = image.split("@")[0]
+    last = name.rsplit("/", 1)
+    if ":" in last[-1]:
+        name = name[: name.rindex(":")]
+    registry = image_registry(image)
+    if name.startswith(registry + "/"):
+        return name
+    return f"docker.io/{name if '/' in name else 'library/' + name}"
+
+
+@policy("POL002", "allowed_registries", "images come from allowed registries")
+def allowed_registries(config: AllowedRegistries, ctx: Context) -> Iterator[Finding]:
+    allowed = config.registries or ctx.platform.platform.defaults.registries
+    if not allowed:
+        return
+    for path, image in _images(ctx.spec):
+        name = _normalised_image(image)
+        if not any(name == entry or name.startswith(entry + "/") for entry in allowed):
+            yield Finding(
+                f"image {image!r} is not from an allowed registry",
+                ctx.where(path),
+                hint=f"allowed: {', '.join(allowed)}",
+            )
+
+
+@policy("POL003", "allowed_data_sources", "data comes from allowed schemes and buckets")
+def allowed_data_sources(config: AllowedDataSources, ctx: Context) -> Iterator[Finding]:
+    for index, source in enumerate(ctx.spec.data.sources):
+        parts = urlsplit(source.uri) if "://" in source.uri else None
+        scheme = parts.scheme if parts else "file"
+        where = ctx.where(("data", "sources", index, "uri"))
+        if config.schemes and scheme not in config.schemes:
+            yield Finding(
+                f"data source {source.name!r} uses scheme {scheme!r}",
+                where,
+                hint=f"allowed schemes: {', '.join(config.schemes)} (a relative path is 'file')",
+            )
+        host = parts.hostname if parts else None
+        if config.buckets and host and not any(fnmatchcase(host, p) for p in config.buckets):
+            yield Finding(
+                f"data source {source.name!r} reads from {host!r}",
+                where,
+                hint=f"allowed buckets and hosts: {', '.join(config.buckets)}",
+            )
+
+
+@policy("POL004", "canary_limit", "canary traffic stays under a limit")
+def canary_limit(config: CanaryLimit, ctx: Context) -> Iterator[Finding]:
+    for env in ctx.resolution.environments:
+        canary = env.value.get("canary")
+        percent = canary.get("traffic_percent") if isinstance(canary, dict) else None
+        if isinstance(percent, int) and percent > config.max_percent:
+            yield Finding(
+                f"environment {env.name!r} sends {percent}% of traffic to the canary, more than "
+                f"{config.max_percent}%",
+                ctx.where_in(env, ("canary", "traffic_percent")),
+                env.name,
+                f"lower canary.traffic_percent to at most {config.max_percent}",
+            )
+
+
+@policy("POL005", "monitoring_required", "deployed models are monitored")
+def monitoring_required(config: MonitoringRequired, ctx: Context) -> Iterator[Finding]:
+    monitoring = ctx.spec.monitoring
+    missing = [
+        f"monitoring.{name}"
+        for name, wanted, present in (
+            ("drift", config.drift, monitoring.drift is not None),
+            ("alerts", config.alerts, monitoring.alerts is not None),
+        )
+        if wanted and not present
+    ]
+    if not missing:
+        return
+    for env in ctx.resolution.environments:
+        yield Finding(
+            f"environment {env.name!r} needs {' and '.join(missing)}",
+            ctx.loaded.locate(("deploy", "environments", env.index, "name")),
+            env.name,
+            f"add {' and '.join(missing)} to the spec",
+        )
+
+
+@policy("POL006", "approval_required", "deploys wait for an approval")
+def approval_required(config: Policy, ctx: Context) -> Iterator[Finding]:
+    for env in ctx.resolution.environments:
+        if env.value.get("approval") != "required":
+            yield Finding(
+                f"environment {env.name!r} deploys without an approval",
+                ctx.where_in(env, ("approval",)),
+                env.name,
+                "set approval: required on the environment",
+            )
+
+
+@policy("POL007", "gpu_limits", "GPU counts stay within the team's limit")
+def gpu_limits(config: GpuLimits, ctx: Context) -> Iterator[Finding]:
+    team = ctx.spec.metadata.team
+    limit = config.teams.get(team, config.max_gpus)
+    gpu = ctx.spec.model.resources.gpu
+    if gpu is not None and gpu.count > limit:
+        yield Finding(
+            f"training asks for {gpu.count} GPU(s); team {team!r} may use {limit}",
+            ctx.where(("model", "resources", "gpu", "count")),
+            hint="ask the platform team to raise the limit under policies.gpu_limits.teams",
+        )
+    for env in ctx.resolution.environments:
+        count = _gpu_count(env.value.get("resources"))
+        if count > limit:
+            yield Finding(
+                f"environment {env.name!r} serves with {count} GPU(s); team {team!r} may use "
+                f"{limit}",
+                ctx.where_in(env, ("resources", "gpu", "count")),
+                env.name,
+            )
+
+
+def _gpu_count(resources: Any) -> int:
+    gpu = resources.get("gpu") if isinstance(resources, dict) else None
+    count = gpu.get("count") if isinstance(gpu, dict) else 0
+    return count if isinstance(count, int) else 0
+
+
+@policy("POL008", "owners_required", "every spec names its owners")
+def owners_required(config: OwnersRequired, ctx: Context) -> Iterator[Finding]:
+    owners = ctx.spec.metadata.owners
+    if len(owners) < config.min_owners:
+        path: JsonPath = ("metadata", "owners") if owners else ("metadata",)
+        yield Finding(
+            f"the spec names {len(owners)} owner(s); at least {config.min_owners} required",
+            ctx.loaded.locate(path, key=True),
+            hint="list owner email addresses under metadata.owners",
+        )
+
+
+def platform_diagnostics(
+    platform: LoadedPlatform, spec: MLPipeline, loaded: LoadedSpec
+) -> list[Diagnostic]:
+    """What layering a valid spec under the platform finds: layer conflicts and policies."""
+    resolution = resolve(platform, spec, loaded)
+    return [*resolution.diagnostics, *run_policies(platform, resolution, loaded)]

@@ -1,0 +1,228 @@
+"""Resolve one spec through the platform's layers.
+
+Spec-wide values: platform defaults -> spec. Each environment: platform defaults
+(`defaults.environment`) -> the platform's environment of the same name -> the spec (its
+`deploy.model_uri`) -> the spec's environment entry. The result is an effective `MLPipeline`
+(what templates see as `plan.spec`) plus, per environment, the platform-only settings.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from compiler.diagnostics import Diagnostic, JsonPath, error, warning
+from compiler.loader import LoadedSpec
+from compiler.model.spec import Environment, MLPipeline
+from compiler.model.types import DNS_LABEL
+from compiler.platform.load import LoadedPlatform
+from compiler.platform.merge import (
+    ENVIRONMENT_RULES,
+    SPEC_RULES,
+    Layer,
+    RuleBook,
+    merge_layers,
+    mounted,
+    origin_of,
+)
+
+SPEC_BOOK = RuleBook(SPEC_RULES)
+ENVIRONMENT_BOOK = RuleBook(ENVIRONMENT_RULES)
+# Environment settings only a platform gives; they reach templates on ResolvedEnvironment.
+ENVIRONMENT_EXTRAS = ("argocd_project", "kfp_host", "model_storage_root")
+_SPEC_ENVIRONMENT_KEYS = frozenset(f.alias or n for n, f in Environment.model_fields.items())
+_DNS = re.compile(DNS_LABEL)
+
+# Where platform defaults sit under the spec: (spec path, platform file path).
+SPEC_DEFAULT_MOUNTS: tuple[tuple[JsonPath, JsonPath], ...] = (
+    (("metadata", "labels"), ("defaults", "labels")),
+    (("model",), ("defaults", "training")),
+    (("deploy", "runtime"), ("defaults", "runtime")),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class EnvironmentResolution:
+    name: str
+    index: int  # position in the spec's deploy.environments
+    layers: tuple[Layer, ...]
+    value: dict[str, Any]  # the merged environment document
+
+    @property
+    def extras(self) -> dict[str, Any]:
+        return {key: self.value.get(key) for key in ENVIRONMENT_EXTRAS}
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    spec: MLPipeline  # effective: platform defaults under the spec's own values
+    layers: tuple[Layer, ...]
+    value: dict[str, Any]
+    environments: tuple[EnvironmentResolution, ...]
+    diagnostics: tuple[Diagnostic, ...]
+
+    def environment(self, name: str) -> EnvironmentResolution | None:
+        return next((e for e in self.environments if e.name == name), None)
+
+
+def resolve(platform: LoadedPlatform | None, spec: MLPipeline, loaded: LoadedSpec) -> Resolution:
+    """Merge the layers of one valid spec; layering problems come back as diagnostics."""
+    problems: list[Diagnostic] = []
+    layers = _spec_layers(platform, loaded)
+    value = merge_layers(layers, SPEC_BOOK)
+    environments = tuple(
+        _resolve_environment(platform, spec, loaded, index, problems)
+        for index in range(len(spec.deploy.environments))
+    )
+    if platform is None:
+        return Resolution(spec, layers, value, environments, ())
+    effective_doc = dict(value)
+    effective_doc["deploy"] = {
+        **value["deploy"],
+        "environments": [
+            {k: v for k, v in e.value.items() if k in _SPEC_ENVIRONMENT_KEYS} for e in environments
+        ],
+    }
+    effective = _validate_effective(effective_doc, loaded, problems) or spec
+    problems.extend(_layer_checks(platform, loaded, environments))
+    return Resolution(effective, layers, value, environments, tuple(problems))
+
+
+def _spec_layers(platform: LoadedPlatform | None, loaded: LoadedSpec) -> tuple[Layer, ...]:
+    spec_layer = mounted("spec", loaded, [((), ())])
+    if platform is None:
+        return (spec_layer,)
+    return (mounted("platform defaults", platform.loaded, SPEC_DEFAULT_MOUNTS), spec_layer)
+
+
+def _resolve_environment(
+    platform: LoadedPlatform | None,
+    spec: MLPipeline,
+    loaded: LoadedSpec,
+    index: int,
+    problems: list[Diagnostic],
+) -> EnvironmentResolution:
+    name = spec.deploy.environments[index].name
+    layers: list[Layer] = []
+    if platform is not None:
+        fill = _namespace_filler(platform, spec, name, problems)
+        layers.append(
+            mounted("platform defaults", platform.loaded, [((), ("defaults", "environment"))], fill)
+        )
+        position = platform.environment_index(name)
+        if position is not None:
+            mount = [((), ("environments", position))]
+            layers.append(mounted(f"platform environment {name}", platform.loaded, mount, fill))
+    layers.append(mounted("spec", loaded, [(("model_uri",), ("deploy", "model_uri"))]))
+    entry = [((), ("deploy", "environments", index))]
+    layers.append(mounted(f"spec environment {name}", loaded, entry))
+    return EnvironmentResolution(name, index, tuple(layers), merge_layers(layers, ENVIRONMENT_BOOK))
+
+
+def _namespace_filler(
+    platform: LoadedPlatform, spec: MLPipeline, env: str, problems: list[Diagnostic]
+) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """Fills {team}, {spec} and {env} in a platform's namespace pattern for this spec."""
+    values = {"team": spec.metadata.team, "spec": spec.metadata.name, "env": env}
+
+    def fill(data: dict[str, Any]) -> dict[str, Any]:
+        data = {k: v for k, v in data.items() if k != "name"}  # an entry's name is its identity
+        pattern = data.get("namespace")
+        if not isinstance(pattern, str):
+            return data
+        namespace = pattern.format_map(values)
+        if _DNS.match(namespace) and len(namespace) <= 63:
+            return {**data, "namespace": namespace}
+        problems.append(
+            error(
+                "PLT010",
+                f"namespace pattern {pattern!r} gives {namespace!r} for spec "
+                f"{spec.metadata.name}, which is not a DNS-1123 label",
+                platform.locate(_namespace_path(platform, env)),
+                "shorten the pattern; a namespace has at most 63 characters",
+            )
+        )
+        return {k: v for k, v in data.items() if k != "namespace"}
+
+    return fill
+
+
+def _namespace_path(platform: LoadedPlatform, env: str) -> JsonPath:
+    position = platform.environment_index(env)
+    entry = platform.platform.environments[position] if position is not None else None
+    if entry is not None and entry.namespace is not None:
+        return ("environments", position or 0, "namespace")
+    return ("defaults", "environment", "namespace")
+
+
+def _validate_effective(
+    doc: dict[str, Any], loaded: LoadedSpec, problems: list[Diagnostic]
+) -> MLPipeline | None:
+    try:
+        return MLPipeline.model_validate(doc)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"])
+        problems.append(
+            error(
+                "PLT020",
+                f"the spec with the platform's defaults is not valid: {where}: {first['msg']}",
+                loaded.locate(()),
+                "a platform default conflicts with the spec; set the field in the spec",
+            )
+        )
+        return None
+
+
+def _layer_checks(
+    platform: LoadedPlatform, loaded: LoadedSpec, environments: tuple[EnvironmentResolution, ...]
+) -> Iterator[Diagnostic]:
+    known = [e.name for e in platform.platform.environments]
+    for env in environments:
+        if known and env.name not in known:
+            yield warning(
+                "PLT011",
+                f"environment {env.name!r} is not one the platform defines",
+                loaded.locate(("deploy", "environments", env.index, "name")),
+                f"platform environments: {', '.join(known)}",
+            )
+        replicas = env.value.get("replicas") or {}
+        low, high = replicas.get("min", 1), replicas.get("max", 1)
+        if isinstance(low, int) and isinstance(high, int) and low > high:
+            where = origin_of(env.layers, ("replicas", "min")) or loaded.locate(())
+            other = origin_of(env.layers, ("replicas", "max"))
+            yield error(
+                "PLT012",
+                f"after layering, environment {env.name!r} has replicas min {low} > max {high}"
+                + (f" (max set at {other})" if other else ""),
+                where,
+                "set both replicas.min and replicas.max in the spec's environment entry",
+            )
+
+
+# Platform defaults that become `plan.defaults` fields: (path in the platform file, field).
+DEFAULTS_FIELDS: tuple[tuple[JsonPath, str], ...] = (
+    (("images", "python"), "python_image"),
+    (("images", "kfp_base"), "kfp_base_image"),
+    (("environment", "resources"), "serving_resources"),
+    (("gitops", "repo_url"), "argocd_repo_url"),
+    (("gitops", "target_revision"), "argocd_target_revision"),
+    (("gitops", "project"), "argocd_project"),
+    (("kfp", "host_secret"), "kfp_host_secret"),
+)
+
+
+def defaults_overrides(platform: LoadedPlatform) -> dict[str, Any]:
+    """The `Defaults` fields this platform sets (typed values, only those it writes)."""
+    result: dict[str, Any] = {}
+    for path, name in DEFAULTS_FIELDS:
+        node: Any = platform.platform.defaults
+        for part in path:
+            node = getattr(node, str(part), None)
+        if node is not None:
+            result[name] = node
+    return result
