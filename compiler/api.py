@@ -12,6 +12,8 @@ from compiler.errors import UsageError
 from compiler.loader import LoadedSpec, load
 from compiler.model import MLPipeline, build_model
 from compiler.plan import Plan, build_plan
+from compiler.platform import LoadedPlatform, load_platform
+from compiler.platform.policies import platform_diagnostics
 from compiler.render import RenderedFile, Renderer
 from compiler.sources import discover, display_path, read_source
 from compiler.targets import builtin_templates, discover_targets, select_targets
@@ -33,6 +35,7 @@ class ValidatedSpec:
 class ValidateResult:
     specs: list[ValidatedSpec]
     diagnostics: list[Diagnostic]
+    platform: LoadedPlatform | None = None
 
     @property
     def ok(self) -> bool:
@@ -47,6 +50,7 @@ class CompileOptions:
     template_dirs: list[Path] = field(default_factory=list)
     crd_dirs: list[Path] = field(default_factory=list)
     mode: Mode = "write"
+    platform: Path | None = None  # a platform.yaml (the CLI defaults to ./platform.yaml)
 
 
 @dataclass
@@ -63,8 +67,9 @@ class CompileResult:
         return not has_errors(self.diagnostics) and not self.stale
 
 
-def validate_spec(path: Path) -> ValidatedSpec:
-    """Load, model and check one spec file; problems come back as diagnostics."""
+def validate_spec(path: Path, platform: LoadedPlatform | None = None) -> ValidatedSpec:
+    """Load, model and check one spec file (and, with a platform, its layers and policies);
+    problems come back as diagnostics."""
     source, diagnostics = read_source(path)
     shown = source.path if source else display_path(path)
     if source is None:
@@ -75,23 +80,30 @@ def validate_spec(path: Path) -> ValidatedSpec:
     spec, diagnostics = build_model(loaded)
     if spec is None:
         return ValidatedSpec(shown, loaded, None, diagnostics)
-    return ValidatedSpec(shown, loaded, spec, run_checks(spec, loaded))
+    diagnostics = run_checks(spec, loaded)
+    if platform is not None:
+        diagnostics += platform_diagnostics(platform, spec, loaded)
+    return ValidatedSpec(shown, loaded, spec, diagnostics)
 
 
-def validate(paths: list[Path]) -> ValidateResult:
-    """Validate every spec named or found below `paths`.
+def validate(paths: list[Path], platform: Path | None = None) -> ValidateResult:
+    """Validate every spec named or found below `paths`, under the platform file if given.
 
-    Raises UsageError when a path does not exist or no spec is found.
+    Raises UsageError when a path (or the platform file) does not exist or no spec is found.
     """
+    loaded_platform, platform_problems = load_platform(platform) if platform else (None, [])
+    if has_errors(platform_problems):
+        return ValidateResult([], platform_problems)
     files = discover(paths)
     if not files:
         raise UsageError(
             problem=f"no spec files found in {', '.join(map(str, paths))}",
             hint="specs are *.yaml files that start with 'apiVersion: specops/v1'",
         )
-    specs = _unique_names([validate_spec(path) for path in files])
-    diagnostics = sorted((d for s in specs for d in s.diagnostics), key=lambda d: d.sort_key())
-    return ValidateResult(specs, diagnostics)
+    specs = _unique_names([validate_spec(path, loaded_platform) for path in files])
+    found = [*platform_problems, *(d for s in specs for d in s.diagnostics)]
+    diagnostics = sorted(found, key=lambda d: d.sort_key())
+    return ValidateResult(specs, diagnostics, loaded_platform)
 
 
 def _unique_names(specs: list[ValidatedSpec]) -> list[ValidatedSpec]:
@@ -127,17 +139,17 @@ def compile_specs(options: CompileOptions) -> CompileResult:
     Raises UsageError for bad options and OutputConflictError when writing would touch files
     specops does not own; a spec or verification problem is returned as diagnostics.
     """
-    template_dirs = [*options.template_dirs, builtin_templates()]
-    targets = select_targets(discover_targets(template_dirs), options.targets)
-    validated = validate(options.paths)
+    validated = validate(options.paths, options.platform)
     if not validated.ok:
         return CompileResult(validated.diagnostics)
+    template_dirs = layered_template_dirs(options.template_dirs, validated.platform)
+    targets = select_targets(discover_targets(template_dirs), options.targets)
     renderer = Renderer(template_dirs)
     files: list[RenderedFile] = []
     diagnostics = list(validated.diagnostics)
     for item in validated.specs:
         assert item.spec is not None and item.loaded is not None  # validated.ok
-        plan: Plan = build_plan(item.spec, item.loaded)
+        plan: Plan = build_plan(item.spec, item.loaded, platform=validated.platform)
         rendered, problems = renderer.render(plan, targets)
         files.extend(rendered)
         diagnostics.extend(problems)
@@ -155,6 +167,12 @@ def compile_specs(options: CompileOptions) -> CompileResult:
     result.write_plan = plan_writes(options.out_dir, files, scope)
     _apply(result, result.write_plan, options.mode)
     return result
+
+
+def layered_template_dirs(given: list[Path], platform: LoadedPlatform | None) -> list[Path]:
+    """Highest priority first: --templates directories, the platform's, then the built-in one."""
+    from_platform = platform.template_dirs if platform is not None else []
+    return [*given, *from_platform, builtin_templates()]
 
 
 def _check_unique_paths(files: list[RenderedFile]) -> None:

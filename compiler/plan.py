@@ -6,6 +6,7 @@ validated `MLPipeline` (`plan.spec`) or derived here once.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from compiler._version import __version__
@@ -17,6 +18,8 @@ from compiler.model.spec import (
     Replicas,
     Resources,
 )
+from compiler.platform.load import LoadedPlatform
+from compiler.platform.resolve import defaults_overrides, resolve
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +131,11 @@ class ResolvedEnvironment:
     canary_percent: int | None
     approval_required: bool
     is_last: bool
+    # Settings only a platform.yaml gives (its environment of the same name). They have
+    # defaults, so fields without a default belong above this comment.
+    argocd_project: str = "default"
+    kfp_host: str | None = None  # the KFP API endpoint of this environment
+    model_storage_root: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,8 +155,22 @@ class Plan:
         return self.name.replace("-", "_")
 
 
-def build_plan(spec: MLPipeline, loaded: LoadedSpec, defaults: Defaults | None = None) -> Plan:
+def build_plan(
+    spec: MLPipeline,
+    loaded: LoadedSpec,
+    defaults: Defaults | None = None,
+    platform: LoadedPlatform | None = None,
+) -> Plan:
+    """With a platform, `plan.spec` is the effective spec (platform defaults layered under the
+    spec's values), `plan.defaults` carry the platform's settings and each environment its
+    platform environment's (see compiler.platform.resolve)."""
     defaults = defaults or Defaults()
+    platform_envs: dict[str, dict[str, str | None]] = {}
+    if platform is not None:
+        resolution = resolve(platform, spec, loaded)
+        spec = resolution.spec
+        defaults = _with_platform_defaults(defaults, platform)
+        platform_envs = {e.name: e.extras for e in resolution.environments}
     envs = spec.deploy.environments
     resolved = tuple(
         _resolve_environment(
@@ -161,6 +183,8 @@ def build_plan(spec: MLPipeline, loaded: LoadedSpec, defaults: Defaults | None =
         )
         for index, env in enumerate(envs)
     )
+    if platform is not None:
+        resolved = tuple(_with_platform_env(r, platform_envs[r.name], defaults) for r in resolved)
     provenance = Provenance(loaded.source.path, loaded.source.sha256)
     return Plan(spec, provenance, defaults, resolved)
 
@@ -188,4 +212,21 @@ def _resolve_environment(
         canary_percent=env.canary.traffic_percent if env.canary else None,
         approval_required=env.approval == "required",
         is_last=is_last,
+    )
+
+
+def _with_platform_defaults(defaults: Defaults, platform: LoadedPlatform) -> Defaults:
+    known = {f.name for f in dataclasses.fields(Defaults)}
+    overrides = {k: v for k, v in defaults_overrides(platform).items() if k in known}
+    return dataclasses.replace(defaults, **overrides)
+
+
+def _with_platform_env(
+    env: ResolvedEnvironment, settings: dict[str, str | None], defaults: Defaults
+) -> ResolvedEnvironment:
+    return dataclasses.replace(
+        env,
+        argocd_project=settings["argocd_project"] or defaults.argocd_project,
+        kfp_host=settings["kfp_host"],
+        model_storage_root=settings["model_storage_root"],
     )

@@ -16,6 +16,8 @@ SPEC_SUFFIXES = (".yaml", ".yml")
 # A directory may hold other YAML (data, CI, platform files): only files that declare the
 # specops apiVersion are specs. A file named on the command line is always read.
 _DECLARES_SPEC = re.compile(rb"^apiVersion:\s*[\"']?specops/", re.MULTILINE)
+# A platform.yaml declares the specops apiVersion too; it is read with --platform, not as a spec.
+_DECLARES_PLATFORM = re.compile(rb"^kind:\s*[\"']?Platform[\"']?\s*(#.*)?$", re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +75,7 @@ def _declares_spec(path: Path) -> bool:
             head = handle.read(4096)
     except OSError:
         return True  # let read_source report it
-    return _DECLARES_SPEC.search(head) is not None
+    return _DECLARES_SPEC.search(head) is not None and _DECLARES_PLATFORM.search(head) is None
 
 
 def read_source(path: Path) -> tuple[SourceFile | None, list[Diagnostic]]:
