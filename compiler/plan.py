@@ -47,6 +47,7 @@ class CiDefaults:
     output_dir: str = "."  # where the repository commits `specops compile` output
     watch_paths: tuple[str, ...] = ("templates/**", "platform.yaml")  # beyond spec and data
     kfp_pipeline_path: str = "kubeflow/{spec}/pipeline.yaml"  # the IR, inside output_dir
+    kfp_monitoring_path: str = "kubeflow/{spec}/monitoring.yaml"  # drift pipeline IR
     kfp_token_secret: str = "KFP_TOKEN"
     kfp_environment: str = "kubeflow"  # the CI environment that holds the Kubeflow secrets
     kfp_namespace: str = ""  # empty: single-user Kubeflow Pipelines

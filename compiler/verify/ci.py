@@ -88,8 +88,7 @@ def expressions_in_run(file: RenderedFile) -> list[Diagnostic]:
             problems.append(
                 error(
                     "CI004",
-                    f"a GitHub expression is expanded inside a run: script at "
-                    f"{_route_text(route)}",
+                    f"a GitHub expression is expanded inside a run: script at {_route_text(route)}",
                     file_location(file, line, column),
                     hint=f"pass the value through the step's env: instead ({file.template})",
                 )
@@ -182,9 +181,7 @@ def zizmor_binary() -> str | None:
     return shutil.which("zizmor")
 
 
-def _zizmor_findings(
-    output: str, staged: list[str], files: list[RenderedFile]
-) -> list[Diagnostic]:
+def _zizmor_findings(output: str, staged: list[str], files: list[RenderedFile]) -> list[Diagnostic]:
     by_path = {os.path.realpath(p): f for p, f in zip(staged, files, strict=True)}
     problems = []
     for finding in json.loads(output):
@@ -260,30 +257,34 @@ def _tool_failed(tool: str, files: list[RenderedFile], reason: str) -> Diagnosti
 
 
 def _position(content: str, route: Route) -> tuple[int, int]:
-    """1-based line and column of the node at `route`, or of the deepest part of it found."""
+    """1-based line and column of the key (or item) at `route`, or of the deepest part found."""
     try:
         node: yaml.Node | None = yaml.compose(content, Loader=yaml.SafeLoader)
     except yaml.YAMLError:
         return 0, 0
-    found = node
+    mark = node
     parts = list(route)
     while node is not None and parts:
-        node, parts = _step(node, parts)
-        found = node or found
-    if found is None:
+        node, where, parts = _step(node, parts)
+        mark = where or mark
+    if mark is None:
         return 0, 0
-    return found.start_mark.line + 1, found.start_mark.column + 1
+    return mark.start_mark.line + 1, mark.start_mark.column + 1
 
 
-def _step(node: yaml.Node, parts: list[str | int]) -> tuple[yaml.Node | None, list[str | int]]:
+def _step(
+    node: yaml.Node, parts: list[str | int]
+) -> tuple[yaml.Node | None, yaml.Node | None, list[str | int]]:
+    """The child at parts[0], the node to point at for it (its key), and the parts left."""
     head = parts[0]
     if isinstance(node, yaml.SequenceNode) and isinstance(head, int):
-        return (node.value[head], parts[1:]) if head < len(node.value) else (None, [])
-    if isinstance(node, yaml.MappingNode):
+        if head < len(node.value):
+            return node.value[head], node.value[head], parts[1:]
+    elif isinstance(node, yaml.MappingNode):
         # A key that contained dots arrives split: try the longest join first.
         for width in range(len(parts), 0, -1):
             key = ".".join(str(p) for p in parts[:width])
             for key_node, value_node in node.value:
                 if key_node.value == key:
-                    return value_node, parts[width:]
-    return None, []
+                    return value_node, key_node, parts[width:]
+    return None, None, []
