@@ -1,0 +1,193 @@
+"""`specops init NAME`: a new spec from the platform's defaults that validates on its first run.
+
+The scaffold names one environment per platform environment (namespace from the platform's
+pattern), data under the platform's data root and models under its storage root, and writes
+only what the platform does not already layer in, plus what its policies demand (owners,
+approval, monitoring). It is validated under the same platform before it is written.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from compiler.api import validate_spec
+from compiler.diagnostics import Diagnostic, has_errors
+from compiler.errors import UsageError
+from compiler.filters import to_yaml
+from compiler.model.types import DNS_LABEL
+from compiler.platform import LoadedPlatform, Platform, load_platform
+
+_DNS = re.compile(DNS_LABEL)
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+FALLBACK_ENVIRONMENTS = ("staging", "prod")
+SCHEMA_FILE = Path("schemas/mlpipeline.v1.json")
+
+
+@dataclass
+class InitOptions:
+    name: str
+    team: str = "ml"
+    owner: str | None = None  # default: <team>@example.com
+    directory: Path = field(default_factory=lambda: Path("specs"))
+    platform: Path | None = None
+
+
+@dataclass
+class InitResult:
+    path: Path
+    diagnostics: list[Diagnostic]
+    written: bool
+
+    @property
+    def ok(self) -> bool:
+        return self.written
+
+
+def init_spec(options: InitOptions) -> InitResult:
+    """Write `<directory>/<name>.yaml` if it validates under the platform.
+
+    Raises UsageError for a bad name, team or owner, or when the file exists already.
+    """
+    owner = options.owner or f"{options.team}@example.com"
+    _check_arguments(options.name, options.team, owner)
+    target = options.directory / f"{options.name}.yaml"
+    if target.exists():
+        raise UsageError(problem=f"{target} exists already", hint="pick another name")
+    platform: LoadedPlatform | None = None
+    if options.platform is not None:
+        platform, problems = load_platform(options.platform)
+        if platform is None or has_errors(problems):
+            return InitResult(target, problems, written=False)
+    text = scaffold_text(options.name, options.team, owner, platform, target.parent)
+    diagnostics = _validated(text, target, platform)
+    if has_errors(diagnostics):
+        return InitResult(target, diagnostics, written=False)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    return InitResult(target, diagnostics, written=True)
+
+
+def _check_arguments(name: str, team: str, owner: str) -> None:
+    for label, value in (("name", name), ("team", team)):
+        if not _DNS.match(value):
+            raise UsageError(
+                problem=f"{label} {value!r} is not a DNS-1123 label",
+                hint="lowercase letters, digits and '-'; a letter or digit at both ends",
+            )
+    if not _EMAIL.match(owner):
+        raise UsageError(problem=f"owner {owner!r} is not an email address")
+
+
+def _validated(text: str, target: Path, platform: LoadedPlatform | None) -> list[Diagnostic]:
+    """Validate the scaffold as if it were already at `target` (same folder, same checks)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(suffix=".yaml", dir=target.parent, prefix=".specops-init-")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        return validate_spec(Path(name), platform).diagnostics
+    finally:
+        Path(name).unlink(missing_ok=True)
+
+
+def scaffold_text(
+    name: str, team: str, owner: str, platform: LoadedPlatform | None, folder: Path
+) -> str:
+    """The new spec's YAML; every value goes through the YAML filter."""
+    config = platform.platform if platform is not None else None
+    lines = [
+        *_header(folder),
+        "apiVersion: specops/v1",
+        "kind: MLPipeline",
+        "metadata:",
+        f"  name: {to_yaml(name)}",
+        f"  team: {to_yaml(team)}",
+        f"  owners: [{to_yaml(owner)}]",
+        '  description: "TODO: what this model predicts, for whom."',
+        "data:",
+        "  sources:",
+        "    - name: training-data",
+        f"      uri: {to_yaml(_data_uri(config, team, name))}",
+        "      format: parquet",
+        '      version: "v1"',
+        "  schema:",
+        "    columns:",
+        "      - {name: feature_1, type: float}",
+        "      - {name: feature_2, type: float}",
+        "      - {name: label, type: int, allowed: [0, 1]}",
+        "  target: label",
+        "model:",
+        "  framework: sklearn",
+        "  task: classification",
+        "  estimator: sklearn.linear_model.LogisticRegression",
+        "validation:",
+        "  metrics:",
+        "    - {name: roc_auc, min: 0.7}",
+        "deploy:",
+        f"  model_uri: {to_yaml(_model_uri(config, team, name))}",
+        "  environments:",
+        *_environments(config, team, name),
+        "monitoring:",
+        '  drift: {schedule: "0 * * * *", method: psi, threshold: 0.2}',
+        "  alerts: {error_rate: 0.01}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _header(folder: Path) -> list[str]:
+    """Point editors at the committed schema when the spec is written inside this checkout."""
+    if not SCHEMA_FILE.is_file() or not folder.resolve().is_relative_to(Path.cwd().resolve()):
+        return []
+    relative = Path(os.path.relpath(SCHEMA_FILE.resolve(), folder.resolve())).as_posix()
+    return [f"# yaml-language-server: $schema={relative}"]
+
+
+def _data_uri(config: Platform | None, team: str, name: str) -> str:
+    root = config.defaults.data_root if config is not None else None
+    return f"{(root or 'gs://' + team + '-ml-data').rstrip('/')}/{name}/train.parquet"
+
+
+def _model_uri(config: Platform | None, team: str, name: str) -> str:
+    roots = []
+    if config is not None:
+        roots = [config.defaults.environment.model_storage_root]
+        roots += [e.model_storage_root for e in config.environments]
+    root = next((r for r in roots if r), f"gs://{team}-ml-models")
+    return f"{root.rstrip('/')}/{name}"
+
+
+def _environments(config: Platform | None, team: str, name: str) -> list[str]:
+    names = [e.name for e in config.environments] if config and config.environments else []
+    lines = []
+    for env in names or list(FALLBACK_ENVIRONMENTS):
+        lines += [
+            f"    - name: {to_yaml(env)}",
+            f"      namespace: {to_yaml(_namespace(config, team, name, env))}",
+            '      model_version: "v1"',
+        ]
+        if config is not None and _needs_approval(config, env):
+            lines.append("      approval: required")
+    return lines
+
+
+def _namespace(config: Platform | None, team: str, name: str, env: str) -> str:
+    pattern = None
+    if config is not None:
+        entry = next((e for e in config.environments if e.name == env), None)
+        pattern = (entry.namespace if entry else None) or config.defaults.environment.namespace
+    namespace = (pattern or "{team}-{env}").format(team=team, spec=name, env=env)
+    return namespace if len(namespace) <= 63 else f"{team}-{env}"[:63].rstrip("-")
+
+
+def _needs_approval(config: Platform, env: str) -> bool:
+    """Write `approval: required` where a policy wants it and the platform does not set it."""
+    policy = config.policies.approval_required
+    if policy is None or policy.level_for(env) == "off":
+        return False
+    entry = next((e for e in config.environments if e.name == env), None)
+    given = (entry.approval if entry else None) or config.defaults.environment.approval
+    return given != "required"
