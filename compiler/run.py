@@ -13,7 +13,6 @@ import contextlib
 import io
 import json
 import re
-import sys
 import tempfile
 import warnings
 from dataclasses import dataclass, field
@@ -29,7 +28,9 @@ from compiler.render import RenderedFile
 FAILURE_MARK = "specops-failure: "
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _FAILED_TASK = re.compile(r"Inner task failed: (.+?)\.?$")
-_LOCAL_NOOPS = r".*(no effect in the current local runner|is not used by the current local runner).*"
+_LOCAL_NOOPS = (
+    r".*(no effect in the current local runner|is not used by the current local runner).*"
+)
 
 
 class LocalRunError(SpecopsError):

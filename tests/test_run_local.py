@@ -1,0 +1,129 @@
+"""`specops run --local`: the bundled example trains, gates and publishes for real (kfp.local)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import joblib
+import pandas as pd
+import pytest
+import yaml
+
+from compiler.run import RunOptions, RunResult, run_pipeline
+
+REPO = Path(__file__).resolve().parents[1]
+SPECS = REPO / "specs"
+CHURN = SPECS / "churn-classifier.yaml"
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from compiler.cli import main; main()", *args],
+        capture_output=True, text=True, cwd=REPO, timeout=600,
+    )  # fmt: skip
+
+
+def _variant(folder: Path, change: Any) -> Path:
+    """A copy of the churn spec (with its data) changed by `change(spec_dict)`."""
+    spec = yaml.safe_load(CHURN.read_text(encoding="utf-8"))
+    change(spec)
+    (folder / "data").mkdir(parents=True)
+    (folder / "data" / "churn.csv").write_bytes((SPECS / "data" / "churn.csv").read_bytes())
+    path = folder / "churn-variant.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def churn_run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
+    out = tmp_path_factory.mktemp("run")
+    return run_pipeline(RunOptions(CHURN, out_dir=out, echo=io.StringIO()))
+
+
+def test_churn_trains_passes_its_gates_and_publishes(churn_run: RunResult) -> None:
+    assert churn_run.ok, (churn_run.failed_task, churn_run.failures, churn_run.diagnostics)
+    assert churn_run.out_dir is not None
+    published = churn_run.out_dir / "models" / "v12"
+    assert churn_run.published == str(published)
+    files = sorted(p.name for p in published.iterdir())
+    assert files == ["explanation.json", "metadata.json", "model.joblib", "reference.json"]
+
+
+def test_published_metadata_makes_the_model_reproducible(churn_run: RunResult) -> None:
+    assert churn_run.published is not None
+    metadata = json.loads(Path(churn_run.published, "metadata.json").read_text(encoding="utf-8"))
+    assert metadata["spec"] == "churn-classifier"
+    assert metadata["spec_sha256"] == hashlib.sha256(CHURN.read_bytes()).hexdigest()
+    assert metadata["code_revision"] == "3f9c2a1e7b4d5c6a8e9f0a1b2c3d4e5f6a7b8c9d"
+    data_hash = hashlib.sha256((SPECS / "data" / "churn.csv").read_bytes()).hexdigest()
+    [source] = metadata["data"]
+    assert source["version"] == "2026-11-01" and source["sha256"] == f"sha256:{data_hash}"
+    assert source["rows"] == 600
+    assert metadata["metrics"]["roc_auc"] >= 0.7 and metadata["metrics"]["accuracy"] >= 0.6
+    assert metadata["model"]["params"]["n_estimators"] == 150  # an int, as the spec says
+
+
+def test_published_model_predicts(churn_run: RunResult) -> None:
+    assert churn_run.published is not None
+    model = joblib.load(Path(churn_run.published, "model.joblib"))
+    rows = pd.read_csv(SPECS / "data" / "churn.csv").head(5)
+    assert set(model.predict(rows[list(model.feature_names_in_)])) <= {0, 1}
+
+
+def test_run_writes_the_compiled_pipeline_it_ran(churn_run: RunResult) -> None:
+    assert churn_run.out_dir is not None
+    assert (churn_run.out_dir / "pipeline.py").is_file()
+    assert (churn_run.out_dir / "pipeline.yaml").read_text(encoding="utf-8").count(
+        "sdkVersion"
+    ) == 1
+
+
+def _impossible_gate(spec: dict[str, Any]) -> None:
+    spec["validation"]["metrics"][0]["min"] = 0.999
+
+
+def test_an_impossible_gate_fails_before_publishing(tmp_path: Path) -> None:
+    spec = _variant(tmp_path / "spec", _impossible_gate)
+    out = tmp_path / "run"
+    done = _cli("run", str(spec), "--local", "--out-dir", str(out))
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "gate roc_auc" in done.stdout and "below the minimum 0.999" in done.stdout
+    assert "nothing was published" in done.stdout
+    assert not (out / "models").exists()
+
+
+def _unknown_plan(spec: dict[str, Any]) -> None:
+    spec["data"]["schema"]["columns"][3]["allowed"] = ["basic", "pro"]
+
+
+def test_a_failing_data_check_names_column_and_rule(tmp_path: Path) -> None:
+    spec = _variant(tmp_path / "spec", _unknown_plan)
+    result = run_pipeline(RunOptions(spec, out_dir=tmp_path / "run", echo=io.StringIO()))
+    assert not result.ok and result.failed_task == "validate-data"
+    assert any("column 'plan'" in f and "allowed" in f for f in result.failures), result.failures
+    assert result.published is None
+
+
+def test_custom_framework_says_it_cannot_run_locally() -> None:
+    done = _cli("run", "specs/vision-defects.yaml", "--local")
+    assert done.returncode == 1
+    assert "container" in done.stderr and "Kubeflow cluster" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_run_needs_local() -> None:
+    done = _cli("run", "specs/churn-classifier.yaml")
+    assert done.returncode == 2 and "--local" in done.stderr
+
+
+def test_an_invalid_spec_is_reported_not_run(tmp_path: Path) -> None:
+    spec = _variant(tmp_path / "spec", lambda s: s["data"].update(target="nope"))
+    done = _cli("run", str(spec), "--local", "--out-dir", str(tmp_path / "run"))
+    assert done.returncode == 1 and "CHK001" in done.stderr
+    assert not (tmp_path / "run").exists()
