@@ -25,6 +25,7 @@ from compiler.platform.merge import (
     MergeRule,
     RuleBook,
     contributions,
+    describe,
     value_at,
 )
 from compiler.platform.resolve import ENVIRONMENT_BOOK, SPEC_BOOK, resolve
@@ -195,13 +196,6 @@ def _concrete(view: Any, steps: list[str | int | ByName], text: str) -> JsonPath
 # --- text ------------------------------------------------------------------------------------
 
 
-_STRATEGY_NAMES = {
-    "replace": "replace",
-    "deep": "deep merge",
-    "by_key": "merge list by key '{key}'",
-}
-
-
 def _shown(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
 
@@ -212,7 +206,7 @@ def render_text(item: Explanation) -> str:
         if item.environment
         else (item.spec_path)
     )
-    how = _STRATEGY_NAMES[item.rule.strategy].format(key=item.rule.key)
+    how = describe(item.rule)
     lines = [
         f"{format_json_path(item.path)} in {where}",
         f"  final value: {_shown(item.final)}",

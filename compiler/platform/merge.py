@@ -214,13 +214,19 @@ def origin_of(layers: Sequence[Layer], path: JsonPath) -> Location | None:
     return None
 
 
+def describe(rule: MergeRule) -> str:
+    """A rule in words: `replace`, `deep merge` or `merge list by key 'name'`."""
+    if rule.strategy == "by_key":
+        return f"merge list by key '{rule.key}'"
+    return "deep merge" if rule.strategy == "deep" else "replace"
+
+
 def rules_markdown() -> str:
     """The declared rules as a Markdown table (the README embeds exactly this)."""
     lines = ["| document | field | rule | why |", "|---|---|---|---|"]
     for document, rules in (("spec", SPEC_RULES), ("environment", ENVIRONMENT_RULES)):
         for rule in rules:
-            how = f"by_key ({rule.key})" if rule.strategy == "by_key" else rule.strategy
-            lines.append(f"| {document} | `{rule.path}` | {how} | {rule.why} |")
+            lines.append(f"| {document} | `{rule.path}` | {describe(rule)} | {rule.why} |")
     lines.append("| both | every other field | replace | the highest layer that sets it wins |")
     return "\n".join(lines) + "\n"
 

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import jinja2
 from jinja2 import nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel
@@ -302,6 +303,11 @@ class Recorder:
         self.envs = {id(e): index for index, e in enumerate(plan.environments)}
 
     def note(self, owner: Any, key: Any, value: Any) -> None:
+        if isinstance(value, jinja2.Undefined):
+            base = self.paths.get(id(owner))
+            if base is not None:  # the read that will fail: name it, but it reads nothing
+                self.last = (*base, _key_name(owner, key))
+            return
         if id(owner) in self.envs:
             index = self.envs[id(owner)]
             paths = [tuple(index if p == "[]" else p for p in f) for f in ENV_FIELDS.get(key, ())]
