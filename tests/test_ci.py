@@ -422,6 +422,15 @@ def test_verifiers_map_each_tool_finding_back_to_its_file_and_line() -> None:
     assert {9, 10} <= zizmor_lines  # unpinned, credential-persisting checkout; injection
 
 
+def test_a_file_that_does_not_parse_is_reported_once() -> None:
+    broken = "# header\njobs: [\n"
+    files = [
+        _rendered(".github/workflows/x.yml", broken, "yaml", "github-workflow", "zizmor"),
+        _rendered("ci/gitlab/x.gitlab-ci.yml", broken, "yaml", "gitlab-ci"),
+    ]
+    assert sorted(d.code for d in verify_files(files, VerifyContext())) == ["VER001", "VER001"]
+
+
 def test_each_tool_runs_once_per_compile_not_once_per_file(
     example: tuple[Path, CompileResult], monkeypatch: pytest.MonkeyPatch
 ) -> None:

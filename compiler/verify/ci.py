@@ -43,6 +43,7 @@ Route = tuple[str | int, ...]
 @batch_verifier("github-workflow")
 def verify_github_workflows(files: list[RenderedFile], context: VerifyContext) -> list[Diagnostic]:
     """Schema errors (CI001) and `${{ }}` inside `run:` (CI004) for GitHub workflow files."""
+    files = _parseable(files)
     problems = [d for file in files for d in expressions_in_run(file)]
     return problems + _check_jsonschema(files, context, "vendor.github-workflows", ())
 
@@ -50,7 +51,7 @@ def verify_github_workflows(files: list[RenderedFile], context: VerifyContext) -
 @batch_verifier("gitlab-ci")
 def verify_gitlab_ci(files: list[RenderedFile], context: VerifyContext) -> list[Diagnostic]:
     """Schema errors (CI002) for GitLab CI files."""
-    return _check_jsonschema(files, context, "vendor.gitlab-ci", _GITLAB_ARGS)
+    return _check_jsonschema(_parseable(files), context, "vendor.gitlab-ci", _GITLAB_ARGS)
 
 
 @batch_verifier("zizmor")
@@ -59,6 +60,9 @@ def verify_zizmor(files: list[RenderedFile], context: VerifyContext) -> list[Dia
     binary = zizmor_binary()
     if binary is None:
         context.unverified.add("GitHub workflow security (zizmor is not installed)")
+        return []
+    files = _parseable(files)
+    if not files:
         return []
     with _staged(files, ".github/workflows") as staged:
         command = [binary, "--offline", "--no-config", "--no-progress", "--no-exit-codes"]
@@ -122,6 +126,8 @@ def _check_jsonschema(
 ) -> list[Diagnostic]:
     if importlib.util.find_spec("check_jsonschema") is None:
         context.unverified.add(f"{schema} (check-jsonschema is not installed)")
+        return []
+    if not files:
         return []
     code = "CI001" if "github" in schema else "CI002"
     with _staged(files, "ci") as staged:
@@ -212,6 +218,20 @@ def _zizmor_problem(
 
 
 # --- shared plumbing --------------------------------------------------------------------------
+
+
+def _parseable(files: list[RenderedFile]) -> list[RenderedFile]:
+    """Leave out files that do not parse and that the `yaml` verifier already reports."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    kept = []
+    for file in files:
+        try:
+            yaml.load(file.content, Loader=loader)
+        except yaml.YAMLError:
+            if "yaml" in file.verify:
+                continue
+        kept.append(file)
+    return kept
 
 
 @contextmanager
