@@ -179,7 +179,7 @@ def output_path(pattern: str, plan: Plan, env: ResolvedEnvironment | None) -> st
     path = PurePosixPath(pattern.format_map(values))
     if (
         path.is_absolute()
-        or not all(_SAFE_SEGMENT.match(p) for p in path.parts)
+        or not all(_SAFE_SEGMENT.fullmatch(p) for p in path.parts)
         or path.parts[0] == ".specops"
     ):
         raise ValueError(f"unsafe output path {path}")  # pragma: no cover - patterns are checked

@@ -80,7 +80,7 @@ _SUFFIX = {
 
 def parse_quantity(text: str) -> Decimal:
     """A Kubernetes resource quantity as a number: `500m` -> 0.5, `16Gi` -> 17179869184."""
-    match = _QUANTITY.match(text)
+    match = _QUANTITY.fullmatch(text)
     if match is None:
         raise ValueError("not a Kubernetes quantity (e.g. 500m, 2, 16Gi)")
     try:
@@ -197,7 +197,7 @@ _IMAGE = re.compile(
 
 def check_image(text: str) -> str:
     """An OCI image reference that names a tag or a digest (never an implicit `latest`)."""
-    match = _IMAGE.match(text)
+    match = _IMAGE.fullmatch(text)
     if match is None or len(text) > 255:
         raise ValueError("not an image reference like registry/repo:tag or repo@sha256:<digest>")
     if not match.group("tag") and not match.group("digest"):
@@ -206,13 +206,13 @@ def check_image(text: str) -> str:
 
 
 def image_is_pinned_by_digest(text: str) -> bool:
-    match = _IMAGE.match(text)
+    match = _IMAGE.fullmatch(text)
     return bool(match and match.group("digest"))
 
 
 def image_registry(text: str) -> str:
     """The registry host of an image reference (`docker.io` when none is named)."""
-    match = _IMAGE.match(text)
+    match = _IMAGE.fullmatch(text)
     registry = match.group("registry") if match else None
     if registry and ("." in registry or ":" in registry or registry == "localhost"):
         return registry
@@ -247,7 +247,7 @@ def _check_uri(text: str, schemes: frozenset[str], allow_relative: bool) -> str:
     if " " in text or "\\" in text:
         raise ValueError("must not contain spaces or backslashes")
     if "://" not in text:
-        if allow_relative and _RELATIVE_PATH.match(text) and ".." not in text.split("/"):
+        if allow_relative and _RELATIVE_PATH.fullmatch(text) and ".." not in text.split("/"):
             return text
         allowed = ", ".join(sorted(f"{s}://" for s in schemes))
         hint = " or a relative path inside the spec's folder" if allow_relative else ""
@@ -259,9 +259,9 @@ def _check_uri(text: str, schemes: frozenset[str], allow_relative: bool) -> str:
         raise ValueError("must not carry credentials; reference a secret by name instead")
     if parts.query or parts.fragment:
         raise ValueError("must not have a query string or fragment")
-    if parts.scheme in {"gs", "s3"} and not _BUCKET.match(parts.netloc):
+    if parts.scheme in {"gs", "s3"} and not _BUCKET.fullmatch(parts.netloc):
         raise ValueError(f"{parts.netloc!r} is not a valid bucket name")
-    if parts.scheme in {"http", "https"} and not _HOST.match(parts.hostname or ""):
+    if parts.scheme in {"http", "https"} and not _HOST.fullmatch(parts.hostname or ""):
         raise ValueError("must name a host")
     if parts.scheme == "file" and (parts.netloc or not parts.path.startswith("/")):
         raise ValueError("file URIs must be absolute: file:///path")
