@@ -52,7 +52,7 @@ def test_bad_quantities(text: str) -> None:
     _bad(Quantity, text)
 
 
-@pytest.mark.parametrize("text", ["0 3 * * 1", "*/15 0-6 1,15 jan-jun mon-fri", "59 23 31 12 7"])
+@pytest.mark.parametrize("text", ["0 3 * * 1", "*/15 0-6 1,15 jan-jun mon-fri", "59 23 31 12 6"])
 def test_good_cron(text: str) -> None:
     _ok(Cron, text)
 
@@ -65,6 +65,7 @@ def test_good_cron(text: str) -> None:
         "* 24 * * *",
         "* * 0 * *",
         "* * * 13 *",
+        "* * * * 7",
         "*/0 * * * *",
         "5-1 * * * *",
         "0  3 * * 1",

@@ -186,3 +186,17 @@ def test_corrupt_manifest_is_a_clear_error(specs: Path, tmp_path: Path) -> None:
     (out / ".specops/manifest.json").write_text("{not json")
     with pytest.raises(write.SpecopsError, match="not a specops manifest"):
         _compile(specs, out)
+
+
+def test_hostile_spec_file_name_stays_inside_the_header_comment(tmp_path: Path) -> None:
+    specs_dir = tmp_path / "specs"
+    shutil.copytree(REPO / "specs", specs_dir)
+    hostile = specs_dir / "x --> <b>\nnot: comment.yaml"
+    (specs_dir / "churn-classifier.yaml").rename(hostile)
+    out = tmp_path / "out"
+    result = compile_specs(CompileOptions([hostile], out, targets=["model-card"]))
+    assert result.ok
+    card = (out / "model-cards/churn-classifier.md").read_text()
+    header = card.splitlines()[:2]
+    assert all(line.startswith("<!-- ") and line.endswith(" -->") for line in header)
+    assert card.count("-->") == 2

@@ -128,9 +128,9 @@ _CRON_FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (
         },
     ),
     (
-        "day of week",
+        "day of week",  # 0-6 only: Kubeflow's scheduler has no 7 for Sunday; write 0
         0,
-        7,
+        6,
         {d: i for i, d in enumerate(["sun", "mon", "tue", "wed", "thu", "fri", "sat"])},
     ),
 )
