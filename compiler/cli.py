@@ -185,12 +185,14 @@ def run_command(
         typer.Option("--out-dir", help="Where the IR, artifacts and published model go."),
     ] = None,
     templates: TemplatesOpt = None,
+    platform: PlatformOpt = None,
 ) -> None:
     """Compile one spec's Kubeflow pipeline and run it: train, gate and publish locally."""
     from compiler.report import REPORTER_BY_NAME
     from compiler.run import RunOptions, run_pipeline, summary
 
-    options = RunOptions(spec, local, out_dir, list(templates or []), echo=sys.stderr)
+    options = RunOptions(spec, local, out_dir, list(templates or []), sys.stderr)
+    options.platform = _platform_file(platform)
     result = run_pipeline(options)
     if result.diagnostics:
         sys.stderr.write(REPORTER_BY_NAME["text"].render(result.diagnostics, 1))

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import itertools
 import linecache
+import sys
 import tempfile
 import traceback
+import types
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,18 +45,24 @@ class CompiledPipeline:
 
 def load_module(source: str, filename: str) -> dict[str, Any]:
     """Run DSL source in a fresh namespace; raises PipelineModuleError on any failure."""
-    pseudo = f"<specops {next(_serial)} {filename}>"
+    serial = next(_serial)
+    pseudo = f"<specops {serial} {filename}>"
     linecache.cache[pseudo] = (len(source), None, source.splitlines(keepends=True), pseudo)
-    namespace: dict[str, Any] = {"__name__": "specops_kfp_module", "__file__": pseudo}
+    # Registered while it runs so that `inspect` (which kfp calls on every resource setter)
+    # maps its frames to a module at once instead of scanning sys.modules for each frame.
+    module = types.ModuleType(f"_specops_kfp_{serial}")
+    module.__file__ = pseudo
+    sys.modules[module.__name__] = module
     try:
-        exec(compile(source, pseudo, "exec", dont_inherit=True), namespace)
+        exec(compile(source, pseudo, "exec", dont_inherit=True), module.__dict__)
     except SyntaxError as exc:
         raise PipelineModuleError(f"SyntaxError: {exc.msg}", exc.lineno or 0) from exc
     except Exception as exc:  # whatever the module raises is reported, located
         raise PipelineModuleError(f"{type(exc).__name__}: {exc}", _line_in(exc, pseudo)) from exc
     finally:
         linecache.cache.pop(pseudo, None)
-    return namespace
+        sys.modules.pop(module.__name__, None)
+    return module.__dict__
 
 
 def _line_in(exc: BaseException, pseudo: str) -> int:

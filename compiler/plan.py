@@ -106,7 +106,7 @@ class Defaults:
         }
     )
     # A spec names a GPU model (nvidia-l4); Kubernetes schedules a vendor resource on nodes
-    # labelled with that model.
+    # labelled with that model (gpu_node_label).
     kfp_accelerator_resources: dict[str, str] = field(
         default_factory=lambda: {
             "nvidia": "nvidia.com/gpu",
@@ -114,7 +114,6 @@ class Defaults:
             "tpu": "google.com/tpu",
         }
     )
-    kfp_accelerator_node_label: str = "cloud.google.com/gke-accelerator"
 
 
 @dataclass(frozen=True, slots=True)

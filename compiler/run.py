@@ -17,13 +17,17 @@ import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import yaml
 
 from compiler.diagnostics import Diagnostic, has_errors
 from compiler.errors import SpecopsError, UsageError
 from compiler.render import RenderedFile
+
+if TYPE_CHECKING:
+    from compiler.api import ValidatedSpec
+    from compiler.platform import LoadedPlatform
 
 FAILURE_MARK = "specops-failure: "
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -47,6 +51,7 @@ class RunOptions:
     out_dir: Path | None = None  # default: .specops-run/<spec name>
     template_dirs: list[Path] = field(default_factory=list)
     echo: TextIO | None = None  # where kfp's task logs go while the run proceeds
+    platform: Path | None = None  # a platform.yaml, as for `specops compile`
 
 
 @dataclass
@@ -82,16 +87,21 @@ def run_pipeline(options: RunOptions) -> RunResult:
     Raises UsageError without --local, LocalRunError for a `custom` framework; a spec problem or
     a failed step (a data check, a gate) comes back in the result.
     """
-    from compiler.api import validate_spec
+    from compiler.api import validate
 
     if not options.local:
         raise UsageError(
             problem="only local runs are supported (--local)",
             hint="for a cluster, upload the compiled pipeline.yaml to Kubeflow Pipelines",
         )
-    validated = validate_spec(options.spec)
-    if validated.spec is None or validated.loaded is None or has_errors(validated.diagnostics):
-        return RunResult(validated.path, validated.diagnostics)
+    if not options.spec.is_file():
+        raise UsageError(problem=f"no such spec file: {options.spec}")
+    checked = validate([options.spec], options.platform)
+    if not checked.ok or not checked.specs:
+        shown = checked.specs[0].path if checked.specs else str(options.spec)
+        return RunResult(shown, checked.diagnostics)
+    validated = checked.specs[0]
+    assert validated.spec is not None and validated.loaded is not None  # checked.ok
     if validated.spec.model.framework == "custom":
         raise LocalRunError(
             spec=validated.path,
@@ -101,8 +111,8 @@ def run_pipeline(options: RunOptions) -> RunResult:
             "`specops compile`",
         )
     out_dir = (options.out_dir or Path(".specops-run") / validated.spec.metadata.name).absolute()
-    pipeline, diagnostics = _compile(validated, options.template_dirs)
-    result = RunResult(validated.path, diagnostics, out_dir)
+    pipeline, diagnostics = _compile(validated, checked.platform, options.template_dirs)
+    result = RunResult(validated.path, [*checked.diagnostics, *diagnostics], out_dir)
     if pipeline is None or has_errors(diagnostics):
         return result
     _write_outputs(out_dir, pipeline)
@@ -115,17 +125,19 @@ def run_pipeline(options: RunOptions) -> RunResult:
 
 
 def _compile(
-    validated: Any, template_dirs: list[Path]
+    validated: ValidatedSpec, platform: LoadedPlatform | None, template_dirs: list[Path]
 ) -> tuple[tuple[RenderedFile, RenderedFile] | None, list[Diagnostic]]:
     """Render the kubeflow target for this spec; returns (pipeline.py, pipeline.yaml)."""
+    from compiler.api import layered_template_dirs
     from compiler.plan import build_plan
     from compiler.render import Renderer
-    from compiler.targets import builtin_templates, discover_targets, select_targets
+    from compiler.targets import discover_targets, select_targets
     from compiler.verify import VerifyContext, verify_files
 
-    dirs = [*template_dirs, builtin_templates()]
+    assert validated.spec is not None and validated.loaded is not None
+    dirs = layered_template_dirs(template_dirs, platform)
     targets = select_targets(discover_targets(dirs), ["kubeflow"])
-    plan = build_plan(validated.spec, validated.loaded)
+    plan = build_plan(validated.spec, validated.loaded, platform=platform)
     files, diagnostics = Renderer(dirs).render(plan, targets)
     diagnostics.extend(verify_files(files, VerifyContext()))
     by_path = {f.path: f for f in files}
