@@ -11,12 +11,23 @@ import jinja2
 import jsonschema
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from compiler.api import CompileOptions, compile_specs, validate
 from compiler.cli import run
+from compiler.diagnostics import JsonPath, Location
 from compiler.plan import Plan, build_plan
 from compiler.platform import load_platform
-from compiler.platform.merge import rules_markdown
+from compiler.platform.merge import (
+    ENVIRONMENT_RULES,
+    Layer,
+    RuleBook,
+    contributions,
+    merge_layers,
+    rules_markdown,
+    value_at,
+)
 from compiler.platform.resolve import resolve
 from compiler.platform.schema import platform_schema_text
 from compiler.platform.usage import StaticAnalyser
@@ -375,3 +386,29 @@ def test_init_writes_nothing_when_the_platform_forbids_the_scaffold(
     assert code == 1
     assert "POL003" in err
     assert not (tmp_path / "specs" / "demo.yaml").exists()
+
+
+# --- merge properties ------------------------------------------------------------------------
+
+_KEYS = st.sampled_from(["replicas", "resources", "gpu", "min", "max", "cpu", "namespace"])
+_LEAF = st.one_of(st.integers(-3, 3), st.sampled_from(["a", "b"]), st.none())
+_DOCS = st.recursive(_LEAF, lambda inner: st.dictionaries(_KEYS, inner, max_size=4), max_leaves=12)
+
+
+def _leaves(node: object, book: RuleBook, path: JsonPath = ()) -> list[JsonPath]:
+    """Paths whose value a higher layer sets whole (leaves, and containers that replace)."""
+    if isinstance(node, dict) and book.rule(path).strategy == "deep":  # {} sets nothing
+        return [p for k, v in node.items() for p in _leaves(v, book, (*path, k))]
+    return [path]
+
+
+@given(st.lists(st.dictionaries(_KEYS, _DOCS, max_size=4), min_size=1, max_size=4))
+def test_the_highest_layer_that_sets_a_value_wins(docs: list[dict[str, object]]) -> None:
+    book = RuleBook(ENVIRONMENT_RULES)
+    layers = [Layer(f"layer {i}", d, lambda p: Location("x")) for i, d in enumerate(docs)]
+    merged = merge_layers(layers, book)
+    for path in _leaves(docs[-1], book):
+        if path:
+            assert value_at(merged, path) == value_at(docs[-1], path)
+            (*_, top) = contributions(layers, book, path)
+            assert not top.overridden
