@@ -28,7 +28,8 @@ from compiler.diagnostics import (
 from compiler.errors import TemplateError
 from compiler.plan import build_plan
 from compiler.platform import LoadedPlatform, load_platform
-from compiler.platform.usage import Reads, StaticAnalyser, recording, spec_fields
+from compiler.platform.recording import recording
+from compiler.platform.usage import Reads, StaticAnalyser, spec_fields
 from compiler.render import RenderedFile, Renderer
 from compiler.sources import display_path
 from compiler.targets import Target, discover_targets

@@ -1,25 +1,21 @@
-"""Which spec fields templates read, found two ways.
+"""Which spec fields templates read, found statically from the Jinja AST.
 
-Statically, from the Jinja AST: every `spec.…`, `plan.…` and `env.…` chain is followed through the
-model and plan types, so a read of a field that does not exist is found even in a branch the
-example specs never take. Dynamically, while rendering: a Jinja environment whose attribute and
-item lookups record the spec path of what they return, so the spec field a failing template was
-reading is known. Paths use the spec's YAML keys; `[]` stands for any list item, `{}` any key.
+Every `spec.…`, `plan.…` and `env.…` chain is followed through the model and plan types, so a read
+of a field that does not exist is found even in a branch the example specs never take (the
+dynamic half, recording lookups while rendering, is compiler.platform.recording). Paths use the
+spec's YAML keys; `[]` stands for any list item, `{}` any key.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import types
 import typing
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import jinja2
 from jinja2 import nodes
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel
 
 from compiler.diagnostics import JsonPath
@@ -282,117 +278,6 @@ class StaticAnalyser:
     def consume(self, sym: Sym) -> None:
         if sym.path is not None:
             self.reads.whole.add(sym.path)
-
-
-# --- dynamic recording -----------------------------------------------------------------------
-
-
-class Recorder:
-    """Maps the objects of one plan to their spec paths and records what templates look up."""
-
-    def __init__(self) -> None:
-        self.paths: dict[int, JsonPath] = {}
-        self.envs: dict[int, int] = {}
-        self.plan_id = 0
-        self.reads = Reads()
-        self.last: JsonPath | None = None
-
-    def start(self, plan: Plan) -> None:
-        self.paths, self.envs, self.plan_id = {}, {}, id(plan)
-        _register(self.paths, plan.spec, ())
-        self.envs = {id(e): index for index, e in enumerate(plan.environments)}
-
-    def note(self, owner: Any, key: Any, value: Any) -> None:
-        if isinstance(value, jinja2.Undefined):
-            base = self.paths.get(id(owner))
-            if base is not None:  # the read that will fail: name it, but it reads nothing
-                self.last = (*base, _key_name(owner, key))
-            return
-        if id(owner) in self.envs:
-            index = self.envs[id(owner)]
-            paths = [tuple(index if p == "[]" else p for p in f) for f in ENV_FIELDS.get(key, ())]
-        elif id(owner) == self.plan_id:
-            paths = list(PLAN_FIELDS.get(key, ()))[:1] if key in ("name", "identifier") else []
-        elif id(owner) in self.paths:
-            paths = [(*self.paths[id(owner)], _key_name(owner, key))]
-        else:
-            return
-        for path in paths:
-            self.reads.touched.add(path)
-            self.last = path
-        if paths and isinstance(value, BaseModel | list | tuple | dict):
-            self.paths.setdefault(id(value), paths[0])
-
-    def consume(self, value: Any) -> None:
-        path = self.paths.get(id(value))
-        if path is not None:
-            self.reads.whole.add(path)
-
-
-def _key_name(owner: Any, key: Any) -> str | int:
-    if isinstance(owner, BaseModel) and isinstance(key, str):
-        info = type(owner).model_fields.get(key)
-        return (info.alias or key) if info else key
-    return key if isinstance(key, str | int) else str(key)
-
-
-def _register(paths: dict[int, JsonPath], value: Any, path: JsonPath) -> None:
-    if isinstance(value, BaseModel):
-        paths.setdefault(id(value), path)
-        for name, info in type(value).model_fields.items():
-            _register(paths, getattr(value, name), (*path, info.alias or name))
-    elif isinstance(value, list | tuple):
-        paths.setdefault(id(value), path)
-        for index, item in enumerate(value):
-            _register(paths, item, (*path, index))
-    elif isinstance(value, dict):
-        paths.setdefault(id(value), path)
-        for key, item in value.items():
-            _register(paths, item, (*path, str(key)))
-
-
-class RecordingEnvironment(ImmutableSandboxedEnvironment):
-    """The renderer's sandbox, recording every attribute and item lookup."""
-
-    recorder: Recorder
-
-    def getattr(self, obj: Any, attribute: str) -> Any:
-        value = super().getattr(obj, attribute)
-        self.recorder.note(obj, attribute, value)
-        return value
-
-    def getitem(self, obj: Any, argument: Any) -> Any:
-        value = super().getitem(obj, argument)
-        self.recorder.note(obj, argument, value)
-        return value
-
-
-def recording(env: ImmutableSandboxedEnvironment) -> RecordingEnvironment:
-    """A recording copy of a renderer's environment: same loader, options and filters."""
-    copy = RecordingEnvironment(
-        loader=env.loader,
-        undefined=env.undefined,
-        autoescape=env.autoescape,
-        keep_trailing_newline=env.keep_trailing_newline,
-        trim_blocks=env.trim_blocks,
-        lstrip_blocks=env.lstrip_blocks,
-        finalize=env.finalize,
-    )
-    copy.recorder = Recorder()
-    copy.filters.update({n: _consuming(f, copy.recorder) for n, f in env.filters.items()})
-    return copy
-
-
-def _consuming(func: Callable[..., Any], recorder: Recorder) -> Callable[..., Any]:
-    position = 1 if getattr(func, "jinja_pass_arg", None) is not None else 0
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if len(args) > position:
-            recorder.consume(args[position])
-        return func(*args, **kwargs)
-
-    return wrapper
 
 
 # --- the spec's fields -----------------------------------------------------------------------
