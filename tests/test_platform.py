@@ -214,6 +214,17 @@ def test_layer_conflicts_are_reported(tmp_path: Path) -> None:
     assert "max set at tests/platform_fixtures/specs/churn.yaml:33" in diagnostic.message
 
 
+def test_a_platform_canary_on_the_first_environment_is_reported(tmp_path: Path) -> None:
+    platform = _platform_copy(
+        tmp_path,
+        '    namespace: "{team}-{env}"\n',
+        '    namespace: "{team}-{env}"\n    canary: {traffic_percent: 5}\n',
+    )
+    (diagnostic,) = validate([SPEC], platform).diagnostics
+    assert (diagnostic.code, diagnostic.location.file) == ("PLT013", platform.as_posix())
+    assert diagnostic.location.line == 23
+
+
 def test_an_environment_the_platform_does_not_know_is_a_warning() -> None:
     result = validate([Path("specs/demand-forecast.yaml")], PLATFORM)
     assert {d.code for d in result.diagnostics} >= {"PLT011"}

@@ -190,18 +190,39 @@ def _layer_checks(
                 loaded.locate(("deploy", "environments", env.index, "name")),
                 f"platform environments: {', '.join(known)}",
             )
-        replicas = env.value.get("replicas") or {}
-        low, high = replicas.get("min", 1), replicas.get("max", 1)
-        if isinstance(low, int) and isinstance(high, int) and low > high:
-            where = origin_of(env.layers, ("replicas", "min")) or loaded.locate(())
-            other = origin_of(env.layers, ("replicas", "max"))
-            yield error(
-                "PLT012",
-                f"after layering, environment {env.name!r} has replicas min {low} > max {high}"
-                + (f" (max set at {other})" if other else ""),
-                where,
-                "set both replicas.min and replicas.max in the spec's environment entry",
-            )
+        yield from _first_canary(env)
+        yield from _replicas_order(env, loaded)
+
+
+def _first_canary(env: EnvironmentResolution) -> Iterator[Diagnostic]:
+    """CHK012 for a canary the platform adds (the spec's own one is CHK012's)."""
+    spec_entry = env.layers[-1]
+    if env.index or env.value.get("canary") is None or "canary" in spec_entry.data:
+        return
+    where = origin_of(env.layers, ("canary",))
+    assert where is not None  # a platform layer set it
+    yield error(
+        "PLT013",
+        f"the platform gives the first environment {env.name!r} a canary, but there is no "
+        "earlier environment to compare with",
+        where,
+        "set canary: null in the spec's first environment, or move the platform's canary",
+    )
+
+
+def _replicas_order(env: EnvironmentResolution, loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    replicas = env.value.get("replicas") or {}
+    low, high = replicas.get("min", 1), replicas.get("max", 1)
+    if isinstance(low, int) and isinstance(high, int) and low > high:
+        where = origin_of(env.layers, ("replicas", "min")) or loaded.locate(())
+        other = origin_of(env.layers, ("replicas", "max"))
+        yield error(
+            "PLT012",
+            f"after layering, environment {env.name!r} has replicas min {low} > max {high}"
+            + (f" (max set at {other})" if other else ""),
+            where,
+            "set both replicas.min and replicas.max in the spec's environment entry",
+        )
 
 
 # Platform defaults that become `plan.defaults` fields: (path in the platform file, field).
