@@ -522,6 +522,14 @@ items:
                     tags: {type: object, additionalProperties: {type: string}}
                     pruned: {type: object}
                     strategy: {type: string, pattern: "^(?i)(abort|warn)?$"}
+                    ports: {type: array, items: {type: integer, minimum: 1, maximum: 65535}}
+                    closed: {type: object, additionalProperties: false, properties: {a: {}}}
+                    quantity:
+                      anyOf: [{type: integer}, {type: string}]
+                      pattern: "^[0-9]+(m|Gi)?$"
+                      x-kubernetes-int-or-string: true
+                    count: {type: integer, minimum: 0, exclusiveMinimum: true}
+                    label: {type: string, minLength: 1, maxLength: 3}
                     template:
                       type: object
                       x-kubernetes-embedded-resource: true
@@ -548,6 +556,8 @@ def widget_context(tmp_path: Path) -> VerifyContext:
         "  size: 50%\n  note: null\n  mode: null\n  strategy: WARN\n",
         "  size: 1\n  config: {any: {deep: [1, true]}}\n  tags: {a: b}\n",
         "  size: 1\n  template: {apiVersion: v1, kind: Pod, metadata: {name: p}, spec: {x: 1}}\n",
+        "  size: 1\n  ports: [80, 443]\n  closed: {a: x}\n  quantity: 500m\n  count: 1\n",
+        "  size: 1\n  quantity: 2\n  label: abc\n",
     ],
 )
 def test_crd_extensions_accept(widget_context: VerifyContext, spec: str) -> None:
@@ -566,6 +576,14 @@ def test_crd_extensions_accept(widget_context: VerifyContext, spec: str) -> None
         ("  size: 1\n  colour: red\n", 7, "unknown field 'colour'"),
         ("  size: 1\n  strategy: maybe\n", 7, "'maybe' does not match"),
         ("  note: x\n", 5, "'size' is a required property"),
+        ("  size: 1\n  ports: [0]\n", 7, "0 is less than the minimum of 1"),
+        ("  size: 1\n  ports: ['80']\n", 7, "'80' is not of type 'integer'"),
+        ("  size: 1\n  closed: {b: 1}\n", 7, "unknown field 'b'"),
+        ("  size: 1\n  quantity: 1.5x\n", 7, "'1.5x' does not match"),
+        ("  size: 1\n  quantity: 1.5\n", 7, "1.5 is not an integer or a string"),
+        ("  size: 1\n  count: 0\n", 7, "0 is less than or equal to the minimum of 0"),
+        ("  size: 1\n  label: ''\n", 7, "'' is too short"),
+        ("  size: 1\n  label: abcd\n", 7, "'abcd' is too long"),
     ],
 )
 def test_crd_extensions_reject(
@@ -670,7 +688,7 @@ def test_metadata_is_checked_like_the_api_server(metadata: str, where: str) -> N
 
 
 def test_the_fast_crd_reader_reads_what_the_safe_loader_reads() -> None:
-    from compiler.verify.crd import load_documents
+    from compiler.verify.documents import load_documents
 
     texts = ["a: 1\n---\nb: [1, 2.5, yes, null, ~, '1', 0x1f, '', \"x\", -.inf]\n",
              "a: &x 1\nb: *x\n", "- !!str 1\n", "k: |\n  block\n", "", "---\n...\n"]  # fmt: skip

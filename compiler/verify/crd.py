@@ -20,6 +20,8 @@ from typing import Any
 
 import yaml
 
+from compiler.verify.documents import load_documents
+
 CRD_SUFFIXES = frozenset({".yaml", ".yml", ".json"})
 _IMPLICIT_FIELDS = {"apiVersion": {"type": "string"}, "kind": {"type": "string"}}
 _OPEN_OBJECT = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
@@ -108,19 +110,9 @@ def _root_schema(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _allows_unknown(schema: dict[str, Any]) -> bool:
-    return bool(schema.get("x-kubernetes-preserve-unknown-fields")) or (
-        "additionalProperties" in schema
-    )
-
-
-def _unknown_fields(schema: dict[str, Any], instance: dict[str, Any]) -> Iterator[Any]:
-    from jsonschema import ValidationError
-
-    known = schema.get("properties", {})
-    embedded = schema.get("x-kubernetes-embedded-resource")
-    for key in instance:
-        if key not in known and not (embedded and key in ("apiVersion", "kind", "metadata")):
-            yield ValidationError(f"unknown field {key!r}", path=[key])
+    """Whether fields beyond `properties` are kept: preserved, or a map of some value schema."""
+    extra = schema.get("additionalProperties", False)
+    return bool(schema.get("x-kubernetes-preserve-unknown-fields")) or extra is not False
 
 
 @functools.lru_cache(maxsize=2048)
@@ -137,133 +129,172 @@ def _regex(pattern: str) -> re.Pattern[str] | None:
             return None  # a pattern Python cannot read is not checked rather than misread
 
 
-@functools.cache
-def _validator_class() -> Any:
-    from jsonschema import Draft4Validator, ValidationError, validators
+# A scalar under a schema of only these keywords is checked inline, with the messages jsonschema
+# gives: a jsonschema descend per leaf is most of the cost of validating a manifest.
+_LEAF_KEYWORDS = frozenset({"type", "format", "description", "title", "default", "example",
+                            "enum", "pattern", "nullable", "minLength", "maxLength", "minimum",
+                            "maximum", "exclusiveMinimum", "exclusiveMaximum"})  # fmt: skip
+_SCALARS = (str, int, float, bool, type(None))
+_INT_OR_STRING = [{"type": "integer"}, {"type": "string"}]
+_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,),
+    "object": (dict,), "array": (list,), "null": (type(None),),
+}  # fmt: skip
 
-    base = Draft4Validator.VALIDATORS
 
-    def type_(validator: Any, types: Any, instance: Any, schema: dict[str, Any]) -> Iterator[Any]:
-        if instance is None and schema.get("nullable"):
-            return
-        yield from base["type"](validator, types, instance, schema)
-        closed_object = types == "object" and "properties" not in schema
-        if closed_object and isinstance(instance, dict) and not _allows_unknown(schema):
-            yield from _unknown_fields(schema, instance)
+def _is_type(value: Any, kind: str) -> bool:
+    if isinstance(value, bool) and kind != "boolean":
+        return False
+    return isinstance(value, _TYPES.get(kind, object))
 
-    def enum(validator: Any, enums: Any, instance: Any, schema: dict[str, Any]) -> Iterator[Any]:
-        if not (instance is None and schema.get("nullable")):
-            yield from base["enum"](validator, enums, instance, schema)
 
-    def properties(validator: Any, props: Any, instance: Any, schema: Any) -> Iterator[Any]:
-        yield from base["properties"](validator, props, instance, schema)
-        if isinstance(instance, dict) and not _allows_unknown(schema):
-            yield from _unknown_fields(schema, instance)
-
-    def int_or_string(validator: Any, on: Any, instance: Any, schema: Any) -> Iterator[Any]:
-        if not on or "anyOf" in schema or (instance is None and schema.get("nullable")):
-            return
-        if isinstance(instance, bool) or not isinstance(instance, int | str):
-            yield ValidationError(f"{instance!r} is not an integer or a string")
-
-    def pattern(validator: Any, text: str, instance: Any, schema: Any) -> Iterator[Any]:
-        regex = _regex(text)
-        if isinstance(instance, str) and regex is not None and not regex.search(instance):
-            yield ValidationError(f"{instance!r} does not match {text!r}")
-
-    return validators.extend(
-        Draft4Validator,
-        {
-            "type": type_,
-            "enum": enum,
-            "properties": properties,
-            "pattern": pattern,
-            "x-kubernetes-int-or-string": int_or_string,
-        },
+def _is_leaf(schema: dict[str, Any]) -> bool:
+    keys = schema.keys()
+    if keys <= _LEAF_KEYWORDS:
+        return True
+    return (
+        bool(schema.get("x-kubernetes-int-or-string"))
+        and keys <= _LEAF_KEYWORDS | {"x-kubernetes-int-or-string", "anyOf"}
+        and schema.get("anyOf", _INT_OR_STRING) == _INT_OR_STRING
     )
 
 
-# --- fast YAML ----------------------------------------------------------------------------
-
-_STR = "tag:yaml.org,2002:str"
-_resolver = yaml.resolver.Resolver()
-_constructor = yaml.constructor.SafeConstructor()
-
-
-class _NeedsFullLoader(Exception):
-    """Anchors, aliases or explicit tags: leave those to the safe loader."""
-
-
-def load_documents(text: str) -> list[Any]:
-    """Every document of a YAML stream, as the safe loader reads it.
-
-    Built straight from libyaml's parse events, which is about three times faster than the safe
-    constructor on a 2 MB CRD; streams with anchors, aliases or tags use the safe loader.
-    Raises yaml.YAMLError for invalid YAML.
-    """
-    loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    try:
-        return _from_events(loader(text))
-    except _NeedsFullLoader:
-        return list(yaml.load_all(text, Loader=loader))
+def leaf_problem(schema: dict[str, Any], value: Any) -> str | None:
+    """What is wrong with a scalar under a leaf schema (draft 4 plus `nullable` and
+    `x-kubernetes-int-or-string`), if anything."""
+    if value is None and schema.get("nullable"):
+        return None
+    integer_or_string = _is_type(value, "integer") or isinstance(value, str)
+    if schema.get("x-kubernetes-int-or-string") and not integer_or_string:
+        return f"{value!r} is not an integer or a string"
+    kind = schema.get("type")
+    if kind is not None and not _is_type(value, kind):
+        return f"{value!r} is not of type {kind!r}"
+    enum = schema.get("enum")
+    if enum is not None and not any(type(value) is type(e) and value == e for e in enum):
+        return f"{value!r} is not one of {enum!r}"
+    if isinstance(value, str):
+        return _string_problem(schema, value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _number_problem(schema, value)
+    return None
 
 
-def _from_events(parser: Any) -> list[Any]:
-    documents: list[Any] = []
-    stack: list[Any] = []  # open containers
-    keys: list[Any] = []  # per open container: the mapping key awaiting its value
-    while True:
-        event = parser.get_event()
-        kind = type(event)
-        if kind is yaml.ScalarEvent:
-            value = event.value if event.style else _plain(event)
-        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
-            if event.anchor or (event.tag and not event.implicit):
-                raise _NeedsFullLoader
-            value = {} if kind is yaml.MappingStartEvent else []
-        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
-            stack.pop()
-            keys.pop()
-            continue
-        elif kind is yaml.StreamEndEvent:
-            return documents
-        elif kind is yaml.AliasEvent:
-            raise _NeedsFullLoader
+def _string_problem(schema: dict[str, Any], value: str) -> str | None:
+    regex = _regex(schema["pattern"]) if "pattern" in schema else None
+    if regex is not None and not regex.search(value):
+        return f"{value!r} does not match {schema['pattern']!r}"
+    if len(value) < schema.get("minLength", 0):
+        return f"{value!r} is too short"
+    if "maxLength" in schema and len(value) > schema["maxLength"]:
+        return f"{value!r} is too long"
+    return None
+
+
+def _number_problem(schema: dict[str, Any], value: float) -> str | None:
+    if "minimum" in schema:
+        low, exclusive = schema["minimum"], schema.get("exclusiveMinimum", False)
+        if value < low or (exclusive and value == low):
+            return f"{value!r} is less than {_or_equal(exclusive)}the minimum of {low!r}"
+    if "maximum" in schema:
+        high, exclusive = schema["maximum"], schema.get("exclusiveMaximum", False)
+        if value > high or (exclusive and value == high):
+            return f"{value!r} is greater than {_or_equal(exclusive)}the maximum of {high!r}"
+    return None
+
+
+def _or_equal(exclusive: bool) -> str:
+    return "or equal to " if exclusive else ""
+
+
+@functools.cache
+def _validator_class() -> Any:
+    from jsonschema import Draft4Validator, validators
+
+    return validators.extend(Draft4Validator, _Keywords().table())
+
+
+class _Keywords:
+    """The draft 4 keywords that structural schemas change, as jsonschema keyword functions."""
+
+    def __init__(self) -> None:
+        from jsonschema import Draft4Validator, ValidationError
+
+        self.base = Draft4Validator.VALIDATORS
+        self.error = ValidationError
+
+    def table(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "enum": self.enum,
+            "properties": self.properties,
+            "additionalProperties": self.additional,
+            "items": self.items,
+            "pattern": self.pattern,
+            "x-kubernetes-int-or-string": self.int_or_string,
+        }
+
+    def type(self, validator: Any, types: Any, instance: Any, schema: Any) -> Iterator[Any]:
+        if instance is None and schema.get("nullable"):
+            return
+        yield from self.base["type"](validator, types, instance, schema)
+        closed_object = types == "object" and "properties" not in schema
+        if closed_object and isinstance(instance, dict) and not _allows_unknown(schema):
+            yield from self.unknown_fields(schema, instance)
+
+    def enum(self, validator: Any, enums: Any, instance: Any, schema: Any) -> Iterator[Any]:
+        if not (instance is None and schema.get("nullable")):
+            yield from self.base["enum"](validator, enums, instance, schema)
+
+    def properties(self, validator: Any, props: Any, instance: Any, schema: Any) -> Iterator[Any]:
+        if not isinstance(instance, dict):
+            return
+        for key, value in instance.items():
+            if key in props:
+                yield from self.child(validator, value, props[key], key)
+        if not _allows_unknown(schema):
+            yield from self.unknown_fields(schema, instance)
+
+    def additional(self, validator: Any, extra: Any, instance: Any, schema: Any) -> Iterator[Any]:
+        if not isinstance(extra, dict) or not isinstance(instance, dict):
+            return  # a boolean: `properties` reports unknown fields, or allows them all
+        known = schema.get("properties", {})
+        for key, value in instance.items():
+            if key not in known:
+                yield from self.child(validator, value, extra, key)
+
+    def items(self, validator: Any, each: Any, instance: Any, schema: Any) -> Iterator[Any]:
+        if not isinstance(each, dict) or not isinstance(instance, list):
+            yield from self.base["items"](validator, each, instance, schema)
+            return
+        for index, value in enumerate(instance):
+            yield from self.child(validator, value, each, index)
+
+    def child(self, validator: Any, value: Any, schema: Any, at: str | int) -> Iterator[Any]:
+        """One property or item: a scalar under a leaf schema inline, anything else by descent."""
+        if isinstance(value, _SCALARS) and _is_leaf(schema):
+            problem = leaf_problem(schema, value)
+            if problem:
+                yield self.error(problem, path=[at])
         else:
-            continue
-        _attach(documents, stack, keys, value)
-        if type(value) is dict or type(value) is list:
-            stack.append(value)
-            keys.append(_NO_KEY)
+            yield from validator.descend(value, schema, path=at)
 
+    def unknown_fields(self, schema: Any, instance: dict[str, Any]) -> Iterator[Any]:
+        known = schema.get("properties", {})
+        embedded = schema.get("x-kubernetes-embedded-resource")
+        for key in instance:
+            if key not in known and not (embedded and key in ("apiVersion", "kind", "metadata")):
+                yield self.error(f"unknown field {key!r}", path=[key])
 
-_NO_KEY = object()
+    def int_or_string(self, validator: Any, on: Any, instance: Any, schema: Any) -> Iterator[Any]:
+        if not on or "anyOf" in schema or (instance is None and schema.get("nullable")):
+            return  # an anyOf of integer and string says it already
+        if not (_is_type(instance, "integer") or isinstance(instance, str)):
+            yield self.error(f"{instance!r} is not an integer or a string")
 
-
-def _attach(documents: list[Any], stack: list[Any], keys: list[Any], value: Any) -> None:
-    if not stack:
-        documents.append(value)
-    elif type(stack[-1]) is list:
-        stack[-1].append(value)
-    elif keys[-1] is not _NO_KEY:
-        stack[-1][keys[-1]] = value
-        keys[-1] = _NO_KEY
-    elif isinstance(value, dict | list):
-        raise _NeedsFullLoader  # a complex mapping key
-    else:
-        keys[-1] = value
-
-
-def _plain(event: Any) -> Any:
-    if event.anchor or (event.tag and not event.implicit[0]):
-        raise _NeedsFullLoader
-    return _resolve_plain(event.value)
-
-
-@functools.lru_cache(maxsize=4096)
-def _resolve_plain(text: str) -> Any:
-    """A plain scalar as the safe loader resolves it (keys and types repeat: cached)."""
-    tag: str = _resolver.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
-    if tag == _STR or tag.endswith(":timestamp"):  # JSON has no dates; kubectl sends text
-        return text
-    return _constructor.yaml_constructors[tag](_constructor, yaml.ScalarNode(tag, text))
+    def pattern(self, validator: Any, text: str, instance: Any, schema: Any) -> Iterator[Any]:
+        problem = (
+            _string_problem({"pattern": text}, instance) if isinstance(instance, str) else None
+        )
+        if problem:
+            yield self.error(problem)

@@ -23,6 +23,7 @@ import yaml
 from compiler.diagnostics import Diagnostic, Location, error
 from compiler.verify import VerifyContext, file_location, verifier
 from compiler.verify.crd import CrdIndex, load_index
+from compiler.verify.documents import load_documents
 
 if TYPE_CHECKING:
     from compiler.render import RenderedFile
@@ -50,7 +51,7 @@ def verify_custom_resources(file: RenderedFile, context: VerifyContext) -> list[
 
 def _verify(file: RenderedFile, context: VerifyContext, *, builtin: bool) -> list[Diagnostic]:
     try:
-        documents = list(yaml.load_all(file.content, Loader=_LOADER))
+        documents = load_documents(file.content)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = file_location(file, mark.line + 1, mark.column + 1) if mark else file_location(file)
