@@ -120,7 +120,9 @@ def run_pipeline(options: RunOptions) -> RunResult:
         "data_root": str(Path(validated.path).absolute().parent),
         "model_root": str(out_dir / "models"),
     }
-    _execute(pipeline[1].content, arguments, out_dir, options.echo, result)
+    outcome = execute_local(pipeline[1].content, arguments, out_dir / "kfp-outputs", options.echo)
+    result.published = None if outcome.output is None else str(outcome.output)
+    result.failed_task, result.failures = outcome.failed_task, outcome.failures
     return result
 
 
@@ -173,32 +175,41 @@ def local_pipeline_spec(ir: str) -> dict[str, Any]:
     return spec
 
 
-def _execute(
-    ir: str, arguments: dict[str, str], out_dir: Path, echo: TextIO | None, result: RunResult
-) -> None:
+@dataclass(frozen=True, slots=True)
+class LocalOutcome:
+    output: Any  # the pipeline's return value; None when a step failed
+    failed_task: str | None
+    failures: list[str]  # what the failing step said (its specops-failure lines)
+
+
+def execute_local(
+    ir: str, arguments: dict[str, Any], pipeline_root: Path, echo: TextIO | None = None
+) -> LocalOutcome:
+    """Run compiled IR (either pipeline) with kfp.local's SubprocessRunner, in this environment.
+
+    A failing step is an outcome, not an exception; its logs go to `echo` as they come.
+    """
     from kfp import components, local
 
     pipeline = components.load_component_from_text(json.dumps(local_pipeline_spec(ir)))
     tee = _Tee(echo)
+    output, failed = None, None
     with tempfile.TemporaryDirectory(prefix="specops-run-") as workspace:
         local.init(
             runner=local.SubprocessRunner(use_venv=False),
-            pipeline_root=str(out_dir / "kfp-outputs"),
+            pipeline_root=str(pipeline_root),
             workspace_root=str(Path(workspace, "kfp")),
             raise_on_error=True,
         )
         with contextlib.redirect_stdout(tee), warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=_LOCAL_NOOPS)
             try:
-                task = pipeline(**arguments)
-                result.published = str(task.output)
+                output = pipeline(**arguments).output
             except RuntimeError as exc:
-                result.failed_task = _failed_task(str(exc))
-    result.failures = [
-        line.split(FAILURE_MARK, 1)[1].strip()
-        for line in tee.getvalue().splitlines()
-        if FAILURE_MARK in line
-    ]
+                failed = _failed_task(str(exc))
+    lines = tee.getvalue().splitlines()
+    failures = [line.split(FAILURE_MARK, 1)[1].strip() for line in lines if FAILURE_MARK in line]
+    return LocalOutcome(output, failed, failures)
 
 
 def _failed_task(message: str) -> str:

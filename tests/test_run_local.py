@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from compiler.run import RunOptions, RunResult, run_pipeline
+from compiler.run import LocalOutcome, RunOptions, RunResult, execute_local, run_pipeline
 
 REPO = Path(__file__).resolve().parents[1]
 SPECS = REPO / "specs"
@@ -127,3 +127,44 @@ def test_an_invalid_spec_is_reported_not_run(tmp_path: Path) -> None:
     done = _cli("run", str(spec), "--local", "--out-dir", str(tmp_path / "run"))
     assert done.returncode == 1 and "CHK001" in done.stderr
     assert not (tmp_path / "run").exists()
+
+
+@pytest.fixture(scope="module")
+def monitoring_ir(tmp_path_factory: pytest.TempPathFactory) -> str:
+    from compiler.api import CompileOptions, compile_specs
+
+    out = tmp_path_factory.mktemp("compiled")
+    result = compile_specs(CompileOptions(paths=[CHURN], out_dir=out, targets=["kubeflow"]))
+    assert result.ok
+    return (out / "kubeflow" / "churn-classifier" / "monitoring.yaml").read_text(encoding="utf-8")
+
+
+def _monitor(ir: str, run: RunResult, current: str, root: Path) -> LocalOutcome:
+    assert run.published is not None
+    arguments = {
+        "data_root": str(SPECS),
+        "current_uri": current,
+        "reference_uri": str(Path(run.published, "reference.json")),
+    }
+    return execute_local(ir, arguments, root, io.StringIO())
+
+
+def test_monitoring_passes_on_data_like_the_training_data(
+    monitoring_ir: str, churn_run: RunResult, tmp_path: Path
+) -> None:
+    outcome = _monitor(monitoring_ir, churn_run, "data/churn.csv", tmp_path)
+    assert outcome.failed_task is None, outcome.failures
+    assert 0 <= outcome.output < 0.2
+
+
+def test_monitoring_fails_on_drifted_data(
+    monitoring_ir: str, churn_run: RunResult, tmp_path: Path
+) -> None:
+    rows = pd.read_csv(SPECS / "data" / "churn.csv")
+    rows["monthly_charges"] *= 1.8
+    rows["plan"] = "enterprise"
+    rows.to_csv(tmp_path / "recent.csv", index=False)
+    outcome = _monitor(monitoring_ir, churn_run, f"file://{tmp_path / 'recent.csv'}", tmp_path)
+    assert outcome.failed_task == "detect-drift"
+    [failure] = outcome.failures
+    assert "psi threshold 0.2" in failure and "monthly_charges" in failure and "plan" in failure
