@@ -116,7 +116,26 @@ def kfp_compile(file: RenderedFile, plan: Plan) -> tuple[str | None, list[Diagno
                 hint=f"the module is rendered from {file.template} for {plan.provenance.spec_path}",
             )
         ]
-    return compiled.ir, [
+    notes = [
         warning("KFP002", f"kfp warned while compiling {file.path}: {note}", Location(file.path))
         for note in compiled.warnings
+    ]
+    return compiled.ir, notes + _publish_warnings(file, plan)
+
+
+def _publish_warnings(file: RenderedFile, plan: Plan) -> list[Diagnostic]:
+    """A pipeline step cannot push to an OCI registry or an HTTP server: say so at compile time."""
+    uri = plan.spec.deploy.model_uri
+    scheme = uri.split("://", 1)[0]
+    if not file.path.endswith("/pipeline.py") or scheme not in ("oci", "https"):
+        return []
+    return [
+        warning(
+            "KFP003",
+            f"the training pipeline cannot publish to {scheme}:// ({uri}); its publish step "
+            "would fail",
+            Location(file.path),
+            hint="publish to gs://, s3://, pvc:// or file:// (serve from there), or override "
+            "the model_root parameter when you start a run",
+        )
     ]

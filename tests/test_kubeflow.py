@@ -179,7 +179,7 @@ def _builtin_variant(text: str) -> dict[str, Any]:
     spec["data"]["sources"][0]["uri"] = f"https://data.example.com/a'b\"c/{{{{{text[:1]}}}}}.csv"
     spec["data"]["schema"]["columns"][3]["allowed"] = ["basic", f"allowed\n{text}"]
     spec["model"]["params"] = {"criterion": f"param {text}", "tags": [f"list {text}", 3]}
-    spec["model"]["estimator"] = "sklearn.ensemble.GradientBoostingClassifier"
+    spec["model"]["estimator"] = "sklearn.os.system" if text != "plain words" else "sklearn.a.B"
     spec["code"]["repository"] = "https://github.com/acme/churn'\"{{x}}"
     spec["deploy"]["model_uri"] = "gs://acme-models/churn'\"{{x}}"
     return spec
@@ -227,7 +227,9 @@ def test_hostile_text_stays_constant_data(variant: Any, tmp_path: Path) -> None:
     benign = ast.parse(_render(variant("plain words"), tmp_path / "benign"))
     assert _shape(hostile) == _shape(benign)  # only constants differ
     constants = _strings(hostile)
-    expected = [s for s in _leaf_strings(hostile_spec) if HOSTILE in s or "'\"" in s]
+    expected = [
+        s for s in _leaf_strings(hostile_spec) if HOSTILE in s or "'\"" in s or "os.system" in s
+    ]
     assert len(expected) >= 3
     for text in expected:
         assert text in constants or any(text in c for c in constants), text
@@ -247,3 +249,54 @@ def test_spec_hash_in_pipeline_matches_the_spec_file(compiled: Path) -> None:
     source = (compiled / "churn-classifier" / "pipeline.py").read_text(encoding="utf-8")
     digest = hashlib.sha256((SPECS / "churn-classifier.yaml").read_bytes()).hexdigest()
     assert f'"spec_sha256": {digest!r}' in source
+
+
+def _variant_dir(tmp_path: Path, change: Any) -> Path:
+    spec = _load("churn-classifier.yaml")
+    change(spec)
+    (tmp_path / "data").mkdir(parents=True)
+    (tmp_path / "data" / "churn.csv").write_bytes((SPECS / "data" / "churn.csv").read_bytes())
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
+    return tmp_path / "spec.yaml"
+
+
+def test_a_pvc_model_uri_mounts_the_claim_where_models_are_read_and_written(
+    tmp_path: Path,
+) -> None:
+    spec = _variant_dir(tmp_path, lambda s: s["deploy"].update(model_uri="pvc://models/churn"))
+    _compile([spec], tmp_path / "out")
+    mount = [{"mountPath": "/specops/pvc/models", "pvcNameParameter": _constant("models")}]
+    for name, executor in (("pipeline", "exec-publish-model"), ("monitoring", "exec-detect-drift")):
+        ir = tmp_path / "out" / "kubeflow" / "churn-classifier" / f"{name}.yaml"
+        config = _documents(ir)[1]["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+        assert [
+            {k: v for k, v in m.items() if k in ("mountPath", "pvcNameParameter")}
+            for m in config[executor]["pvcMount"]
+        ] == mount
+
+
+def _constant(value: str) -> dict[str, Any]:
+    return {"runtimeValue": {"constant": value}}
+
+
+def test_an_unpublishable_model_uri_is_a_compile_time_warning(tmp_path: Path) -> None:
+    spec = _variant_dir(
+        tmp_path, lambda s: s["deploy"].update(model_uri="oci://registry.example.com/m")
+    )
+    result = _compile([spec], tmp_path / "out")
+    [note] = [d for d in result.diagnostics if d.code == "KFP003"]
+    assert "cannot publish to oci://" in note.message
+
+
+def test_validate_never_imports_kfp() -> None:
+    code = (
+        "import sys\n"
+        "from compiler.api import validate\n"
+        "from pathlib import Path\n"
+        "assert validate([Path('specs')]).ok\n"
+        "print(sorted(m for m in sys.modules if m == 'kfp' or m.startswith('kfp.')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
