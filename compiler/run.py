@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 FAILURE_MARK = "specops-failure: "
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _FAILED_TASK = re.compile(r"Inner task failed: (.+?)\.?$")
+_EXCEPTION = re.compile(r"^\s*[A-Za-z_][\w.]*(Error|Exception): ")
 _LOCAL_NOOPS = (
     r".*(no effect in the current local runner|is not used by the current local runner).*"
 )
@@ -209,6 +210,8 @@ def execute_local(
                 failed = _failed_task(str(exc))
     lines = tee.getvalue().splitlines()
     failures = [line.split(FAILURE_MARK, 1)[1].strip() for line in lines if FAILURE_MARK in line]
+    if failed and not failures:  # an unexpected error: its exception line says most
+        failures = [line.strip() for line in lines if _EXCEPTION.match(line)][-1:]
     return LocalOutcome(output, failed, failures)
 
 
@@ -231,5 +234,7 @@ def summary(result: RunResult) -> str:
         return ""
     lines = [f"{result.spec}: the local run stopped at step {result.failed_task!r}"]
     lines += [f"  {failure}" for failure in dict.fromkeys(result.failures)]
+    if any("ModuleNotFoundError" in failure for failure in result.failures):
+        lines.append("  hint: local runs use this environment's packages; pip install it here")
     lines.append("  nothing was published" if not result.published else "")
     return "\n".join(line for line in lines if line) + "\n"
