@@ -182,7 +182,7 @@ def _crd_problems_once(context: VerifyContext) -> list[Diagnostic]:
         return []
     context.cache["kubernetes.crd-problems-reported"] = True
     return [
-        error("K8S007", f"cannot use CRD file: {problem}", Location(path), "check --crd-dir")
+        error("K8S007", f"cannot read CRDs: {problem}", Location(path), "check --crd-dir")
         for path, problem in index.problems
     ]
 
