@@ -248,7 +248,7 @@ def _leaf_strings(node: Any) -> list[str]:
 def test_spec_hash_in_pipeline_matches_the_spec_file(compiled: Path) -> None:
     source = (compiled / "churn-classifier" / "pipeline.py").read_text(encoding="utf-8")
     digest = hashlib.sha256((SPECS / "churn-classifier.yaml").read_bytes()).hexdigest()
-    assert f'"spec_sha256": {digest!r}' in source
+    assert f"'spec_sha256': {digest!r}" in source
 
 
 def _variant_dir(tmp_path: Path, change: Any) -> Path:

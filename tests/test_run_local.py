@@ -98,15 +98,38 @@ def test_an_impossible_gate_fails_before_publishing(tmp_path: Path) -> None:
     assert not (out / "models").exists()
 
 
-def _unknown_plan(spec: dict[str, Any]) -> None:
-    spec["data"]["schema"]["columns"][3]["allowed"] = ["basic", "pro"]
+def _broken_rows(folder: Path) -> None:
+    """Data that breaks one rule per column, and too few rows."""
+    rows = pd.read_csv(SPECS / "data" / "churn.csv").head(100).astype(object)
+    rows.loc[0, "tenure_months"] = -5  # min
+    rows.loc[1, "tenure_months"] = 500  # max
+    rows.loc[2, "monthly_charges"] = "lots"  # type
+    rows.loc[3, "plan"] = None  # nullable, null_fraction
+    rows.loc[4, "plan"] = "gold"  # allowed
+    rows.loc[5, "customer_id"] = rows.loc[6, "customer_id"]  # unique
+    rows = rows.drop(columns=["support_tickets"])  # missing column
+    rows.to_csv(folder / "data" / "churn.csv", index=False)
 
 
-def test_a_failing_data_check_names_column_and_rule(tmp_path: Path) -> None:
-    spec = _variant(tmp_path / "spec", _unknown_plan)
+def test_failing_data_checks_name_column_and_rule(tmp_path: Path) -> None:
+    spec = _variant(tmp_path / "spec", lambda s: None)
+    _broken_rows(tmp_path / "spec")
     result = run_pipeline(RunOptions(spec, out_dir=tmp_path / "run", echo=io.StringIO()))
     assert not result.ok and result.failed_task == "validate-data"
-    assert any("column 'plan'" in f and "allowed" in f for f in result.failures), result.failures
+    expected = [
+        ("'tenure_months'", "min 0"),
+        ("'tenure_months'", "max 120"),
+        ("'monthly_charges'", "type float"),
+        ("'plan'", "nullable is false"),
+        ("'plan'", "allowed"),
+        ("'plan'", "null_fraction"),
+        ("'customer_id'", "unique"),
+        ("'support_tickets'", "missing"),
+        ("min_rows", "100 row(s)"),
+        ("row_count", "100 row(s)"),
+    ]
+    for column, rule in expected:
+        assert any(column in f and rule in f for f in result.failures), (column, rule)
     assert result.published is None
 
 
