@@ -191,3 +191,46 @@ def test_monitoring_fails_on_drifted_data(
     assert outcome.failed_task == "detect-drift"
     [failure] = outcome.failures
     assert "psi threshold 0.2" in failure and "monthly_charges" in failure and "plan" in failure
+
+
+def _xgboost(spec: dict[str, Any]) -> None:
+    params = {"n_estimators": 40, "max_depth": 3, "random_state": 1}
+    spec["model"].update(framework="xgboost", estimator="xgboost.XGBClassifier", params=params)
+
+
+def _lightgbm_regression(spec: dict[str, Any]) -> None:
+    params = {"n_estimators": 40, "verbose": -1, "random_state": 1}
+    spec["model"].update(
+        framework="lightgbm", task="regression", estimator="lightgbm.LGBMRegressor", params=params
+    )
+    spec["data"].update(target="monthly_charges", split={"test_fraction": 0.25, "seed": 1})
+    spec["validation"].update(metrics=[{"name": "rmse", "max": 1000.0}], data_checks=[])
+
+
+def _xgboost_features(path: Path) -> int:
+    import xgboost
+
+    features: int = xgboost.Booster(model_file=str(path)).num_features()
+    return features
+
+
+def _lightgbm_features(path: Path) -> int:
+    import lightgbm
+
+    features: int = lightgbm.Booster(model_file=str(path)).num_feature()
+    return features
+
+
+@pytest.mark.filterwarnings("ignore:.*Unknown file format")  # KServe's name for UBJSON boosters
+@pytest.mark.parametrize(
+    ("change", "features"),
+    [(_xgboost, _xgboost_features), (_lightgbm_regression, _lightgbm_features)],
+)
+def test_boosting_frameworks_also_publish_their_native_booster(
+    change: Any, features: Any, tmp_path: Path
+) -> None:
+    spec = _variant(tmp_path / "spec", change)
+    result = run_pipeline(RunOptions(spec, out_dir=tmp_path / "run", echo=io.StringIO()))
+    assert result.ok, (result.failed_task, result.failures)
+    assert result.published is not None
+    assert features(Path(result.published, "model.bst")) > 0
