@@ -90,27 +90,14 @@ def run_pipeline(options: RunOptions) -> RunResult:
     """
     from compiler.api import validate
 
-    if not options.local:
-        raise UsageError(
-            problem="only local runs are supported (--local)",
-            hint="for a cluster, upload the compiled pipeline.yaml to Kubeflow Pipelines",
-        )
-    if not options.spec.is_file():
-        raise UsageError(problem=f"no such spec file: {options.spec}")
+    _check_options(options)
     checked = validate([options.spec], options.platform)
     if not checked.ok or not checked.specs:
         shown = checked.specs[0].path if checked.specs else str(options.spec)
         return RunResult(shown, checked.diagnostics)
     validated = checked.specs[0]
     assert validated.spec is not None and validated.loaded is not None  # checked.ok
-    if validated.spec.model.framework == "custom":
-        raise LocalRunError(
-            spec=validated.path,
-            problem="model.framework is custom: its training step is a container, and "
-            "kfp.local's SubprocessRunner runs only Python components, without Docker",
-            hint="run it on a Kubeflow cluster: upload kubeflow/<spec>/pipeline.yaml from "
-            "`specops compile`",
-        )
+    _check_runs_locally(validated)
     out_dir = (options.out_dir or Path(".specops-run") / validated.spec.metadata.name).absolute()
     pipeline, diagnostics = _compile(validated, checked.platform, options.template_dirs)
     result = RunResult(validated.path, [*checked.diagnostics, *diagnostics], out_dir)
@@ -125,6 +112,28 @@ def run_pipeline(options: RunOptions) -> RunResult:
     result.published = None if outcome.output is None else str(outcome.output)
     result.failed_task, result.failures = outcome.failed_task, outcome.failures
     return result
+
+
+def _check_options(options: RunOptions) -> None:
+    if not options.local:
+        raise UsageError(
+            problem="only local runs are supported (--local)",
+            hint="for a cluster, upload the compiled pipeline.yaml to Kubeflow Pipelines",
+        )
+    if not options.spec.is_file():
+        raise UsageError(problem=f"no such spec file: {options.spec}")
+
+
+def _check_runs_locally(validated: ValidatedSpec) -> None:
+    assert validated.spec is not None
+    if validated.spec.model.framework == "custom":
+        raise LocalRunError(
+            spec=validated.path,
+            problem="model.framework is custom: its training step is a container, and "
+            "kfp.local's SubprocessRunner runs only Python components, without Docker",
+            hint="run it on a Kubeflow cluster: upload kubeflow/<spec>/pipeline.yaml from "
+            "`specops compile`",
+        )
 
 
 def _compile(
