@@ -234,3 +234,27 @@ def test_boosting_frameworks_also_publish_their_native_booster(
     assert result.ok, (result.failed_task, result.failures)
     assert result.published is not None
     assert features(Path(result.published, "model.bst")) > 0
+
+
+def test_sources_in_two_formats_are_joined_on_their_shared_column(tmp_path: Path) -> None:
+    def two_sources(spec: dict[str, Any]) -> None:
+        spec["data"]["sources"] = [
+            {"name": "accounts", "uri": "data/accounts.csv", "format": "csv", "version": "1"},
+            {"name": "tickets", "uri": "data/tickets.jsonl", "format": "jsonl", "version": "2"},
+        ]
+
+    spec = _variant(tmp_path / "spec", two_sources)
+    rows = pd.read_csv(SPECS / "data" / "churn.csv")
+    data = tmp_path / "spec" / "data"
+    rows.drop(columns=["support_tickets"]).to_csv(data / "accounts.csv", index=False)
+    tickets = rows[["customer_id", "support_tickets"]]
+    tickets.to_json(data / "tickets.jsonl", orient="records", lines=True)
+    result = run_pipeline(RunOptions(spec, out_dir=tmp_path / "run", echo=io.StringIO()))
+    assert result.ok, (result.failed_task, result.failures)
+    assert result.published is not None
+    metadata = json.loads(Path(result.published, "metadata.json").read_text(encoding="utf-8"))
+    assert [(d["name"], d["version"], d["rows"]) for d in metadata["data"]] == [
+        ("accounts", "1", 600),
+        ("tickets", "2", 600),
+    ]
+    assert "support_tickets" in metadata["model"]["features"]
