@@ -107,7 +107,7 @@ def _compile(
     if not result.ok and not result.stale:
         raise typer.Exit(1)
     for kind in result.unverified:
-        sys.stderr.write(f"note: {kind} went unverified (no schema; pass --crd-dir)\n")
+        sys.stderr.write(f"note: not verified: {kind}\n")
     if mode == "diff":
         _echo(result.diff)
     elif result.stale:

@@ -356,7 +356,7 @@ def test_compile_notes_unverified_kinds_without_crd_dir(
         "PrometheusRule (monitoring.coreos.com/v1)",
     ]
     for kind in kinds:
-        assert f"note: {kind} went unverified" in err
+        assert f"note: not verified: {kind}: no CRD for it; pass --crd-dir" in err
     assert "PodDisruptionBudget" not in err
 
 

@@ -76,7 +76,12 @@ def _check(context: VerifyContext, document: Any, *, builtin: bool) -> tuple[lis
     if checked is None:
         checked = _crd_findings(context, document)
     if checked is None:
-        context.unverified.add(f"{kind} ({api_version})")
+        reason = (
+            "kubernetes-validate is not installed"
+            if builtin and is_builtin(api_version)
+            else "no CRD for it; pass --crd-dir"
+        )
+        context.unverified.add(f"{kind} ({api_version}): {reason}")
         return findings, ""
     schema_findings, source = checked
     return (findings + schema_findings)[:MAX_FINDINGS], source
