@@ -1,0 +1,50 @@
+"""Stage 4: semantic rules over a valid model. Each rule is a small function with a stable code.
+
+Rules see the typed spec (what is true) and the loaded data (where it is written). The rule
+modules register themselves with `@rule` when this package is imported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+
+from compiler.diagnostics import Diagnostic
+from compiler.loader import LoadedSpec
+from compiler.model.spec import MLPipeline
+
+Rule = Callable[[MLPipeline, LoadedSpec], Iterable[Diagnostic]]
+RULES: list[Rule] = []
+
+
+def rule(func: Rule) -> Rule:
+    RULES.append(func)
+    return func
+
+
+def run_checks(spec: MLPipeline, loaded: LoadedSpec) -> list[Diagnostic]:
+    """Every rule's findings for one spec."""
+    return [d for check in RULES for d in check(spec, loaded)]
+
+
+def duplicates(names: list[str]) -> Iterator[tuple[int, str]]:
+    """(index, name) of every name that appeared earlier in the list."""
+    seen: set[str] = set()
+    for index, name in enumerate(names):
+        if name in seen:
+            yield index, name
+        seen.add(name)
+
+
+from compiler.check import data, delivery, secrets, training  # noqa: E402  (they register rules)
+
+__all__ = [
+    "RULES",
+    "Rule",
+    "data",
+    "delivery",
+    "duplicates",
+    "rule",
+    "run_checks",
+    "secrets",
+    "training",
+]

@@ -1,0 +1,96 @@
+"""Rules about deployment and monitoring."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from compiler.check import rule
+from compiler.diagnostics import Diagnostic, JsonPath, error, warning
+from compiler.loader import LoadedSpec
+from compiler.model.spec import (
+    BUILTIN_FRAMEWORKS,
+    MLPipeline,
+)
+
+
+@rule
+def environments(spec: MLPipeline, loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    places: set[tuple[str, str]] = set()
+    for index, env in enumerate(spec.deploy.environments):
+        where: JsonPath = ("deploy", "environments", index)
+        if env.replicas.min > env.replicas.max:
+            yield error(
+                "CHK011",
+                f"replicas min ({env.replicas.min}) is greater than max ({env.replicas.max})",
+                loaded.locate((*where, "replicas", "min")),
+            )
+        if env.canary is not None and index == 0:
+            yield error(
+                "CHK012",
+                f"environment {env.name!r} has a canary but no earlier environment to compare with",
+                loaded.locate((*where, "canary"), key=True),
+                "a canary splits traffic with the version already promoted; list an "
+                "earlier environment first",
+            )
+        if (env.cluster, env.namespace) in places:
+            yield error(
+                "CHK013",
+                f"namespace {env.namespace!r} on cluster {env.cluster!r} is "
+                "used by two environments",
+                loaded.locate((*where, "namespace")),
+            )
+        places.add((env.cluster, env.namespace))
+
+
+@rule
+def monitoring(spec: MLPipeline, loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    alerts = spec.monitoring.alerts
+    if alerts is not None and alerts.drift and spec.monitoring.drift is None:
+        yield error(
+            "CHK014",
+            "alerts.drift needs monitoring.drift (nothing measures drift)",
+            loaded.locate(("monitoring", "alerts", "drift")),
+            "add monitoring.drift or set alerts.drift: false",
+        )
+
+
+@rule
+def builtin_serving(spec: MLPipeline, loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    if spec.model.framework in BUILTIN_FRAMEWORKS and spec.deploy.serving is not None:
+        yield warning(
+            "CHK015",
+            f"deploy.serving overrides the KServe {spec.model.framework} "
+            "runtime with a custom image",
+            loaded.locate(("deploy", "serving"), key=True),
+        )
+
+
+# KServe's serverless predictor answers at <name>-predictor-<namespace>.<domain>, one DNS label.
+_PREDICTOR_HOST = "{name}-predictor-{namespace}"
+
+
+@rule
+def serving_names(spec: MLPipeline, loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    name = spec.metadata.name
+    if not name[0].isalpha():
+        yield error(
+            "CHK017",
+            f"metadata.name {name!r} must start with a letter: KServe names "
+            "InferenceServices after it",
+            loaded.locate(("metadata", "name")),
+        )
+    for index, env in enumerate(spec.deploy.environments):
+        host = _PREDICTOR_HOST.format(name=name, namespace=env.namespace)
+        if len(host) > 63:
+            yield error(
+                "CHK017",
+                f"the predictor host label {host!r} is {len(host)} characters; DNS allows 63",
+                loaded.locate(("deploy", "environments", index, "namespace")),
+                "shorten metadata.name or this namespace",
+            )
+        if len(f"{name}-{env.name}") > 63:
+            yield error(
+                "CHK017",
+                f"the Argo CD Application name '{name}-{env.name}' is longer than 63 characters",
+                loaded.locate(("deploy", "environments", index, "name")),
+            )

@@ -1,0 +1,147 @@
+"""Rules about training: framework fields, resources and gates."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+from compiler.check import rule
+from compiler.diagnostics import Diagnostic, JsonPath, error
+from compiler.loader import LoadedSpec
+from compiler.model.spec import (
+    CLASSIFICATION_METRICS,
+    REGRESSION_METRICS,
+    MLPipeline,
+)
+
+
+@rule
+def framework_fields(spec: MLPipeline, loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    model = spec.model
+    if model.framework == "custom":
+        for field in ("image", "command"):
+            if getattr(model, field) is None:
+                yield error(
+                    "CHK006",
+                    f"framework custom needs model.{field}",
+                    loaded.locate(("model", "framework")),
+                )
+        for field in ("estimator",):
+            if getattr(model, field) is not None:
+                yield error(
+                    "CHK006",
+                    "model.estimator applies to built-in frameworks only",
+                    loaded.locate(("model", field), key=True),
+                    "remove it or pick sklearn, xgboost or lightgbm",
+                )
+        if spec.deploy.serving is None:
+            yield error(
+                "CHK006",
+                "framework custom needs deploy.serving (the serving image)",
+                loaded.locate(("deploy",), key=True),
+            )
+        return
+    if model.estimator is None:
+        yield error(
+            "CHK006",
+            f"framework {model.framework} needs model.estimator",
+            loaded.locate(("model", "framework")),
+        )
+    elif not model.estimator.startswith(f"{model.framework}."):
+        yield error(
+            "CHK006",
+            f"estimator {model.estimator!r} is not from {model.framework}",
+            loaded.locate(("model", "estimator")),
+            f"use a class from the {model.framework} package, e.g. {model.framework}.…",
+        )
+    for field in ("image", "command"):
+        if getattr(model, field) is not None:
+            yield error(
+                "CHK006",
+                f"model.{field} applies to framework custom only",
+                loaded.locate(("model", field), key=True),
+            )
+    if model.args:
+        yield error(
+            "CHK006",
+            "model.args applies to framework custom only",
+            loaded.locate(("model", "args"), key=True),
+        )
+
+
+@rule
+def gpu_settings(spec: MLPipeline, loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    places: list[tuple[JsonPath, Any]] = [(("model", "resources"), spec.model.resources)]
+    places += [
+        (("deploy", "environments", i, "resources"), e.resources)
+        for i, e in enumerate(spec.deploy.environments)
+    ]
+    for path, resources in places:
+        gpu = resources.gpu if resources is not None else None
+        if gpu is not None and gpu.type is not None and gpu.count == 0:
+            yield error(
+                "CHK007",
+                "a GPU type needs a count of at least 1",
+                loaded.locate((*path, "gpu", "count")),
+            )
+        if gpu is not None and gpu.count > 0 and gpu.type is None:
+            yield error(
+                "CHK007",
+                "a GPU count needs a type (e.g. nvidia-l4)",
+                loaded.locate((*path, "gpu"), key=True),
+            )
+
+
+@rule
+def metric_gates(spec: MLPipeline, loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    known = CLASSIFICATION_METRICS if spec.model.task == "classification" else REGRESSION_METRICS
+    for index, gate in enumerate(spec.validation.metrics):
+        where: JsonPath = ("validation", "metrics", index)
+        if gate.name not in known:
+            yield error(
+                "CHK008",
+                f"metric {gate.name!r} does not apply to {spec.model.task}",
+                loaded.locate((*where, "name")),
+                f"use one of: {', '.join(known)}",
+            )
+        if gate.min is None and gate.max is None:
+            yield error(
+                "CHK008",
+                f"gate {gate.name!r} sets neither min nor max",
+                loaded.locate(where, key=True),
+            )
+        if gate.min is not None and gate.max is not None and gate.min > gate.max:
+            yield error(
+                "CHK008",
+                f"gate {gate.name!r}: min is greater than max",
+                loaded.locate((*where, "min")),
+            )
+    if spec.data.split.stratify and spec.model.task != "classification":
+        yield error(
+            "CHK008",
+            "stratify applies to classification only",
+            loaded.locate(("data", "split", "stratify")),
+        )
+
+
+@rule
+def latency_order(spec: MLPipeline, loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    latency = spec.validation.latency
+    if latency is None:
+        return
+    budgets = [(n, getattr(latency, n)) for n in ("p50_ms", "p95_ms", "p99_ms")]
+    present = [(n, v) for n, v in budgets if v is not None]
+    if not present:
+        yield error(
+            "CHK010",
+            "latency sets no budget (p50_ms, p95_ms or p99_ms)",
+            loaded.locate(("validation", "latency"), key=True),
+        )
+    for (low_name, low), (high_name, high) in itertools.pairwise(present):
+        if low > high:
+            yield error(
+                "CHK010",
+                f"{low_name} ({low:g}) is greater than {high_name} ({high:g})",
+                loaded.locate(("validation", "latency", low_name)),
+            )
