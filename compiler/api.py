@@ -61,6 +61,7 @@ class CompileResult:
     stale: list[str] = field(default_factory=list)
     diff: str = ""
     unverified: list[str] = field(default_factory=list)
+    spec_count: int = 0
 
     @property
     def ok(self) -> bool:
@@ -141,7 +142,7 @@ def compile_specs(options: CompileOptions) -> CompileResult:
     """
     validated = validate(options.paths, options.platform)
     if not validated.ok:
-        return CompileResult(validated.diagnostics)
+        return CompileResult(validated.diagnostics, spec_count=len(validated.specs))
     template_dirs = layered_template_dirs(options.template_dirs, validated.platform)
     targets = select_targets(discover_targets(template_dirs), options.targets)
     renderer = Renderer(template_dirs)
@@ -155,7 +156,9 @@ def compile_specs(options: CompileOptions) -> CompileResult:
         diagnostics.extend(problems)
     context = VerifyContext(crd_dirs=tuple(options.crd_dirs))
     diagnostics.extend(verify_files(files, context))
-    result = CompileResult(diagnostics, files, unverified=sorted(context.unverified))
+    result = CompileResult(
+        diagnostics, files, unverified=sorted(context.unverified), spec_count=len(validated.specs)
+    )
     if has_errors(diagnostics):
         return result
     _check_unique_paths(files)  # a second guard: targets could still collide on a path

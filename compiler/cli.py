@@ -103,7 +103,7 @@ def _compile(
     options.platform = _platform_file(platform)
     result = compile_specs(options)
     if result.diagnostics or not result.ok:
-        sys.stderr.write(REPORTER_BY_NAME["text"].render(result.diagnostics, len(paths)))
+        sys.stderr.write(REPORTER_BY_NAME["text"].render(result.diagnostics, result.spec_count))
     if not result.ok and not result.stale:
         raise typer.Exit(1)
     for kind in result.unverified:
