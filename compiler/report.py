@@ -6,7 +6,7 @@ import json
 from typing import Any, Protocol
 
 from compiler._version import __version__
-from compiler.diagnostics import Diagnostic, Severity
+from compiler.diagnostics import Diagnostic, Location, Severity
 
 
 class Reporter(Protocol):
@@ -125,20 +125,30 @@ class SarifReporter:
 
     @staticmethod
     def _result(d: Diagnostic, rule_index: int) -> dict[str, Any]:
-        region: dict[str, int] = {}
-        if d.location.line:
-            region = {"startLine": d.location.line, "startColumn": max(d.location.column, 1)}
-        physical: dict[str, Any] = {"artifactLocation": {"uri": d.location.file}}
-        if region:
-            physical["region"] = region
         text = d.message + (f" Hint: {d.hint}" if d.hint else "")
-        return {
+        result: dict[str, Any] = {
             "ruleId": d.code,
             "ruleIndex": rule_index,
             "level": _SARIF_LEVEL[d.severity],
             "message": {"text": text},
-            "locations": [{"physicalLocation": physical}],
+            "locations": [{"physicalLocation": SarifReporter._physical(d.location)}],
         }
+        if d.related:
+            result["relatedLocations"] = [
+                {"id": index, "physicalLocation": SarifReporter._physical(r)}
+                for index, r in enumerate(d.related)
+            ]
+        return result
+
+    @staticmethod
+    def _physical(location: Location) -> dict[str, Any]:
+        physical: dict[str, Any] = {"artifactLocation": {"uri": location.file}}
+        if location.line:
+            physical["region"] = {
+                "startLine": location.line,
+                "startColumn": max(location.column, 1),
+            }
+        return physical
 
 
 REPORTER_BY_NAME: dict[str, Reporter] = {

@@ -173,3 +173,14 @@ def test_validate_does_not_import_kfp() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip().endswith("False")
+
+
+def test_sarif_carries_the_policy_location(capsys: pytest.CaptureFixture[str]) -> None:
+    spec = "tests/platform_fixtures/policies/allowed_data_sources.fail.yaml"
+    platform = "tests/platform_fixtures/platform.yaml"
+    code, out, _ = _run(capsys, "validate", "-f", "sarif", "--platform", platform, spec)
+    (result,) = json.loads(out)["runs"][0]["results"]
+    assert code == 1
+    (related,) = result["relatedLocations"]
+    assert related["physicalLocation"]["artifactLocation"]["uri"] == platform
+    assert related["physicalLocation"]["region"]["startLine"] >= 1
