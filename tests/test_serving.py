@@ -613,7 +613,7 @@ def test_unreadable_crd_paths_are_reported_once(tmp_path: Path) -> None:
     first = verify_custom_resources(widget("  size: 1\n"), context)
     assert [p.code for p in first] == ["K8S007", "K8S007"]
     assert verify_custom_resources(widget("  size: 1\n"), context) == []
-    assert context.unverified == {"Widget (example.com/v1)"}
+    assert context.unverified == {"Widget (example.com/v1): no CRD for it; pass --crd-dir"}
 
 
 @needs_crds
