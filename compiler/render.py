@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import jinja2
+import jinja2.meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from compiler.diagnostics import Diagnostic, Location, error
@@ -144,11 +145,22 @@ class Renderer:
         )
 
     def _digest(self, template: str) -> str:
+        """Hash of the template and of every template it includes, imports or extends."""
         if template not in self._digests:
-            source_name = template.split(" (")[0]
-            source, _, _ = self.env.loader.get_source(self.env, source_name)  # type: ignore[union-attr]
-            self._digests[template] = hashlib.sha256(source.encode()).hexdigest()
+            digest = hashlib.sha256()
+            for name, source in sorted(self._sources(template.split(" (")[0], {}).items()):
+                digest.update(f"{len(name)}:{name}{len(source)}:{source}".encode())
+            self._digests[template] = digest.hexdigest()
         return self._digests[template]
+
+    def _sources(self, name: str, found: dict[str, str]) -> dict[str, str]:
+        if name not in found:
+            source, _, _ = self.env.loader.get_source(self.env, name)  # type: ignore[union-attr]
+            found[name] = source
+            for referenced in jinja2.meta.find_referenced_templates(self.env.parse(source)):
+                if referenced is not None:  # a computed name cannot be followed statically
+                    self._sources(referenced, found)
+        return found
 
     def _template_problem(self, plan: Plan, name: str, exc: Exception) -> Diagnostic:
         line = _template_line(exc, name)

@@ -172,3 +172,10 @@ def test_filters_keep_values_inert() -> None:
 def test_trailing_newline_never_passes(kind: object) -> None:
     for value in ["1\n", "python:3.11\n", "0 3 * * 1\n", "gs://acme-data/x\n", "data/x.csv\n"]:
         _bad(kind, value)
+
+
+def test_allowed_values_refuse_line_breaks() -> None:
+    from compiler.model.spec import Column
+
+    with pytest.raises(ValidationError):
+        Column.model_validate({"name": "c", "type": "string", "allowed": ["ok", "a\nb"]})

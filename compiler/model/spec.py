@@ -32,6 +32,7 @@ from compiler.model.types import (
     RepoUri,
     SafeStr,
     Sha256,
+    ShortText,
     StorageUri,
     Version,
 )
@@ -64,7 +65,7 @@ class Code(Strict):
 # --- data ------------------------------------------------------------------------------------
 
 ColumnType = Literal["int", "float", "string", "bool", "category", "datetime"]
-ScalarValue = Annotated[str, Field(max_length=256)] | int | float | bool
+ScalarValue = ShortText | int | float | bool
 
 
 class DataSource(Strict):

@@ -28,6 +28,7 @@ def _printable(value: str) -> str:
 SafeStr = Annotated[
     str, StringConstraints(min_length=1, max_length=512), AfterValidator(_printable)
 ]
+ShortText = Annotated[str, StringConstraints(max_length=256), AfterValidator(_printable)]
 FreeText = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_printable)]
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
