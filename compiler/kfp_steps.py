@@ -11,12 +11,10 @@ from __future__ import annotations
 import itertools
 import linecache
 import sys
-import tempfile
 import traceback
 import types
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from compiler.diagnostics import Diagnostic, Location, error, warning
@@ -84,22 +82,53 @@ def find_pipeline(namespace: dict[str, Any]) -> Any:
 
 
 def compile_source(source: str, filename: str) -> CompiledPipeline:
-    """Compile DSL source to IR text with kfp's Compiler; raises PipelineModuleError."""
-    from kfp import compiler
-
+    """Compile DSL source to IR text with kfp's compiler; raises PipelineModuleError."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         namespace = load_module(source, filename)
         pipeline = find_pipeline(namespace)
-        with tempfile.TemporaryDirectory(prefix="specops-kfp-") as tmp:
-            package = Path(tmp, "pipeline.yaml")
-            try:
-                compiler.Compiler().compile(pipeline_func=pipeline, package_path=str(package))
-            except Exception as exc:  # kfp's own validation errors, reported as they are
-                raise PipelineModuleError(f"kfp could not compile: {exc}") from exc
-            ir = package.read_text(encoding="utf-8")
+        try:
+            ir = ir_text(pipeline)
+        except Exception as exc:  # kfp's own validation errors, reported as they are
+            raise PipelineModuleError(f"kfp could not compile: {exc}") from exc
     notes = tuple(dict.fromkeys(str(w.message) for w in caught))
     return CompiledPipeline(ir, notes)
+
+
+def ir_text(pipeline: Any) -> str:
+    """The IR document(s) that `Compiler().compile` writes, serialised by libyaml.
+
+    kfp builds the PipelineSpec and PlatformSpec and its header comments exactly as its
+    Compiler does; only the writer differs: kfp's pure-Python YAML emitter takes most of a
+    compile, libyaml the same documents (sorted keys, one line per scalar) in a fraction of it.
+    """
+    import yaml
+    from google.protobuf import json_format
+    from kfp.compiler import pipeline_spec_builder as builder
+    from kfp.dsl.types import type_utils
+
+    with type_utils.TypeCheckManager(enable=True):
+        spec = builder.modify_pipeline_spec_with_override(
+            pipeline_spec=pipeline.pipeline_spec,
+            pipeline_name=None,
+            pipeline_parameters=None,
+            pipeline_display_name=None,
+        )
+    documents = [json_format.MessageToDict(spec)]
+    if len(pipeline.platform_spec.platforms) > 0:
+        documents.append(json_format.MessageToDict(pipeline.platform_spec))
+    comments = builder.extract_comments_from_pipeline_spec(documents[0], pipeline.description)
+    body = yaml.dump_all(
+        documents,
+        Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper),
+        sort_keys=True,
+        width=_NO_WRAP,
+        allow_unicode=False,
+    )
+    return str(comments) + body
+
+
+_NO_WRAP = 2**31 - 1  # libyaml and PyYAML break long lines differently; never breaking is stable
 
 
 @post_step("kfp-compile")

@@ -14,11 +14,11 @@ import yaml
 
 from compiler.diagnostics import Diagnostic, error
 from compiler.verify import VerifyContext, file_location, verifier
+from compiler.verify.documents import load_documents
 
 if TYPE_CHECKING:
     from compiler.render import RenderedFile
 
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _problem(file: RenderedFile, code: str, message: str) -> Diagnostic:
@@ -72,7 +72,7 @@ def _check_platform(file: RenderedFile, document: Any) -> list[Diagnostic]:
 def verify_kfp_ir(file: RenderedFile, context: VerifyContext) -> list[Diagnostic]:
     """The first document is a PipelineSpec; an optional second one is a PlatformSpec."""
     try:
-        documents = [d for d in yaml.load_all(file.content, Loader=_LOADER) if d is not None]
+        documents = [d for d in load_documents(file.content) if d is not None]
     except yaml.YAMLError as exc:
         return [_problem(file, "KFP101", f"IR does not parse as YAML: {exc}")]
     if not documents or not all(isinstance(d, dict) for d in documents) or len(documents) > 2:
