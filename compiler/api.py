@@ -14,6 +14,7 @@ from compiler.model import MLPipeline, build_model
 from compiler.plan import Plan, build_plan
 from compiler.platform import LoadedPlatform, load_platform
 from compiler.platform.policies import platform_diagnostics
+from compiler.platform.resolve import fill_omitted
 from compiler.render import RenderedFile, Renderer
 from compiler.sources import discover, display_path, read_source
 from compiler.targets import builtin_templates, discover_targets, select_targets
@@ -81,6 +82,7 @@ def validate_spec(path: Path, platform: LoadedPlatform | None = None) -> Validat
     spec, diagnostics = build_model(loaded)
     if spec is None:
         return ValidatedSpec(shown, loaded, None, diagnostics)
+    spec = fill_omitted(platform, spec, loaded)  # namespaces, model_uri the platform gives
     diagnostics = run_checks(spec, loaded)
     if platform is not None:
         diagnostics += platform_diagnostics(platform, spec, loaded)

@@ -154,7 +154,7 @@ def kfp_compile(file: RenderedFile, plan: Plan) -> tuple[str | None, list[Diagno
 
 def _publish_warnings(file: RenderedFile, plan: Plan) -> list[Diagnostic]:
     """A pipeline step cannot push to an OCI registry or an HTTP server: say so at compile time."""
-    uri = plan.spec.deploy.model_uri
+    uri = plan.spec.deploy.model_uri or ""  # a plan's spec always has one (build_plan)
     scheme = uri.split("://", 1)[0]
     if not file.path.endswith("/pipeline.py") or scheme not in ("oci", "https"):
         return []

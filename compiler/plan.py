@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
 
 from compiler._version import __version__
 from compiler.loader import LoadedSpec
@@ -18,8 +19,26 @@ from compiler.model.spec import (
     Replicas,
     Resources,
 )
-from compiler.platform.load import LoadedPlatform
-from compiler.platform.resolve import defaults_overrides, resolve
+from compiler.model.types import (
+    ActionRepo,
+    CiName,
+    DnsLabel,
+    GitRef,
+    GitRevision,
+    ImageRef,
+    LabelKey,
+    PackageName,
+    RepoGlob,
+    RepoPath,
+    RepoUri,
+    Requirement,
+    SecretName,
+    Version,
+    WebUri,
+)
+
+if TYPE_CHECKING:  # compiler.platform derives its defaults model from Defaults below
+    from compiler.platform.load import LoadedPlatform
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,28 +52,28 @@ class Provenance:
 class PinnedAction:
     """A third-party GitHub Action pinned by full commit SHA; `version` is the tag it was."""
 
-    repository: str  # owner/name[/path]
-    sha: str
-    version: str
+    repository: ActionRepo  # owner/name[/path]
+    sha: GitRevision
+    version: Version
 
 
 @dataclass(frozen=True, slots=True)
 class CiDefaults:
     """Settings of the generated CI workflows. Secrets are named here, never held."""
 
-    python_version: str = "3.11"
-    specops_requirement: str = f"specops=={__version__}"  # what CI pip-installs
-    output_dir: str = "."  # where the repository commits `specops compile` output
-    watch_paths: tuple[str, ...] = ("templates/**", "platform.yaml")  # beyond spec and data
-    kfp_pipeline_path: str = "kubeflow/{spec}/pipeline.yaml"  # the IR, inside output_dir
-    kfp_monitoring_path: str = "kubeflow/{spec}/monitoring.yaml"  # drift pipeline IR
-    kfp_token_secret: str = "KFP_TOKEN"
-    kfp_environment: str = "kubeflow"  # the CI environment that holds the Kubeflow secrets
-    kfp_namespace: str = ""  # empty: single-user Kubeflow Pipelines
-    gitops_token_secret: str = "GITOPS_TOKEN"
-    promote_paths: tuple[str, ...] = ("deploy/{env}/{spec}", "argocd/{env}/{spec}.yaml")
-    github_runner: str = "ubuntu-24.04"
-    gitlab_image: str = "python:3.11-bookworm"  # needs git for promotion commits
+    python_version: Version = "3.11"
+    specops_requirement: Requirement = f"specops=={__version__}"  # what CI pip-installs
+    output_dir: RepoPath = "."  # where the repository commits `specops compile` output
+    watch_paths: tuple[RepoGlob, ...] = ("templates/**", "platform.yaml")  # beyond spec, data
+    kfp_pipeline_path: RepoPath = "kubeflow/{spec}/pipeline.yaml"  # the IR, inside output_dir
+    kfp_monitoring_path: RepoPath = "kubeflow/{spec}/monitoring.yaml"  # drift pipeline IR
+    kfp_token_secret: SecretName = "KFP_TOKEN"
+    kfp_environment: CiName = "kubeflow"  # the CI environment that holds the Kubeflow secrets
+    kfp_namespace: DnsLabel | Literal[""] = ""  # empty: single-user Kubeflow Pipelines
+    gitops_token_secret: SecretName = "GITOPS_TOKEN"
+    promote_paths: tuple[RepoPath, ...] = ("deploy/{env}/{spec}", "argocd/{env}/{spec}.yaml")
+    github_runner: CiName = "ubuntu-24.04"
+    gitlab_image: ImageRef = "python:3.11-bookworm"  # needs git for promotion commits
     checkout: PinnedAction = PinnedAction(
         "actions/checkout", "11bd71901bbe5b1630ceea73d27597364c9af683", "v4.2.2"
     )
@@ -73,27 +92,27 @@ class CiDefaults:
 class Defaults:
     """Platform-wide settings a spec does not choose (a platform.yaml may override them)."""
 
-    python_image: str = "python:3.11-slim"
+    python_image: ImageRef = "python:3.11-slim"
     serving_resources: Resources = field(default_factory=lambda: Resources(cpu="1", memory="2Gi"))
-    argocd_project: str = "default"
-    argocd_repo_url: str = "https://github.com/acme/ml-gitops.git"
-    argocd_target_revision: str = "main"
+    argocd_project: DnsLabel = "default"
+    argocd_repo_url: RepoUri = "https://github.com/acme/ml-gitops.git"
+    argocd_target_revision: GitRef = "main"
     # Serving and GitOps: where Argo CD Applications live, where the compiled output sits in the
     # GitOps repository, and the cluster facts the serving templates need.
-    argocd_namespace: str = "argocd"
-    argocd_path_prefix: str = ""  # the output directory's path inside argocd_repo_url
-    kserve_model_formats: dict[str, str] = field(
+    argocd_namespace: DnsLabel = "argocd"
+    argocd_path_prefix: RepoPath = ""  # the output directory's path inside argocd_repo_url
+    kserve_model_formats: dict[DnsLabel, DnsLabel] = field(
         default_factory=lambda: {"sklearn": "sklearn", "xgboost": "xgboost", "lightgbm": "lightgbm"}
     )
-    gpu_node_label: str = "cloud.google.com/gke-accelerator"  # node label naming the GPU type
-    explainer_image: str = "ghcr.io/acme/specops-explainer:0.1.0"  # serves published importances
-    runbook_base_url: str = "https://runbooks.acme.io/ml"
-    kfp_host_secret: str = "KFP_HOST"
+    gpu_node_label: LabelKey = "cloud.google.com/gke-accelerator"  # node label naming GPU type
+    explainer_image: ImageRef = "ghcr.io/acme/specops-explainer:0.1.0"  # serves importances
+    runbook_base_url: WebUri = "https://runbooks.acme.io/ml"
+    kfp_host_secret: SecretName = "KFP_HOST"
     ci: CiDefaults = field(default_factory=CiDefaults)
     # Kubeflow components: an explicit base image (no kfp default-image drift) and the exact
     # versions each component installs at run time, so a retrain next year gets the same stack.
-    kfp_base_image: str = "python:3.11-slim"
-    kfp_packages: dict[str, str] = field(
+    kfp_base_image: ImageRef = "python:3.11-slim"
+    kfp_packages: dict[PackageName, Requirement] = field(
         default_factory=lambda: {
             "pandas": "pandas==2.2.3",
             "pyarrow": "pyarrow==18.1.0",
@@ -107,7 +126,7 @@ class Defaults:
     )
     # A spec names a GPU model (nvidia-l4); Kubernetes schedules a vendor resource on nodes
     # labelled with that model (gpu_node_label).
-    kfp_accelerator_resources: dict[str, str] = field(
+    kfp_accelerator_resources: dict[DnsLabel, LabelKey] = field(
         default_factory=lambda: {
             "nvidia": "nvidia.com/gpu",
             "amd": "amd.com/gpu",
@@ -164,6 +183,9 @@ def build_plan(
     """With a platform, `plan.spec` is the effective spec (platform defaults layered under the
     spec's values), `plan.defaults` carry the platform's settings and each environment its
     platform environment's (see compiler.platform.resolve)."""
+    # imported here: compiler.platform derives its defaults model from Defaults (an import cycle)
+    from compiler.platform.resolve import resolve
+
     defaults = defaults or Defaults()
     platform_envs: dict[str, dict[str, str | None]] = {}
     if platform is not None:
@@ -198,6 +220,9 @@ def _resolve_environment(
     *,
     is_last: bool,
 ) -> ResolvedEnvironment:
+    if env.namespace is None or spec.deploy.model_uri is None:
+        # validate_spec reports these (CHK018/CHK019); a plan is built from a valid spec only
+        raise ValueError(f"environment {env.name!r} has no namespace or the spec no model_uri")
     return ResolvedEnvironment(
         name=env.name,
         namespace=env.namespace,
@@ -216,9 +241,9 @@ def _resolve_environment(
 
 
 def _with_platform_defaults(defaults: Defaults, platform: LoadedPlatform) -> Defaults:
-    known = {f.name for f in dataclasses.fields(Defaults)}
-    overrides = {k: v for k, v in defaults_overrides(platform).items() if k in known}
-    return dataclasses.replace(defaults, **overrides)
+    from compiler.platform.defaults import apply_platform_defaults  # see build_plan
+
+    return apply_platform_defaults(defaults, platform)
 
 
 def _with_platform_env(

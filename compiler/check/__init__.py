@@ -35,7 +35,8 @@ def duplicates(names: list[str]) -> Iterator[tuple[int, str]]:
         seen.add(name)
 
 
-from compiler.check import data, delivery, secrets, training  # noqa: E402  (they register rules)
+# they register rules
+from compiler.check import data, delivery, placement, secrets, training  # noqa: E402
 
 __all__ = [
     "RULES",
@@ -43,6 +44,7 @@ __all__ = [
     "data",
     "delivery",
     "duplicates",
+    "placement",
     "rule",
     "run_checks",
     "secrets",

@@ -32,6 +32,8 @@ def environments(spec: MLPipeline, loaded: LoadedSpec) -> Iterator[Diagnostic]:
                 "a canary splits traffic with the version already promoted; list an "
                 "earlier environment first",
             )
+        if env.namespace is None:
+            continue  # CHK018
         if (env.cluster, env.namespace) in places:
             yield error(
                 "CHK013",
@@ -81,7 +83,7 @@ def serving_names(spec: MLPipeline, loaded: LoadedSpec) -> Iterator[Diagnostic]:
         )
     for index, env in enumerate(spec.deploy.environments):
         host = _PREDICTOR_HOST.format(name=name, namespace=env.namespace)
-        if len(host) > 63:
+        if env.namespace is not None and len(host) > 63:
             yield error(
                 "CHK017",
                 f"the predictor host label {host!r} is {len(host)} characters; DNS allows 63",

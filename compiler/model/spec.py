@@ -221,7 +221,11 @@ class Canary(Strict):
 
 class Environment(Strict):
     name: DnsLabel
-    namespace: DnsLabel
+    namespace: DnsLabel | None = Field(
+        default=None,
+        description="Kubernetes namespace. Omitted: the platform's namespace pattern for this "
+        "environment.",
+    )
     cluster: DnsLabel = Field(default="in-cluster", description="Argo CD destination cluster name.")
     model_version: Version = Field(
         description="The published model version this environment serves."
@@ -243,7 +247,11 @@ class Serving(Strict):
 
 class Deploy(Strict):
     runtime: Literal["kserve"] = "kserve"
-    model_uri: StorageUri = Field(description="Storage root where the pipeline publishes versions.")
+    model_uri: StorageUri | None = Field(
+        default=None,
+        description="Storage root where the pipeline publishes versions. Omitted: the "
+        "platform's model storage root with the spec name.",
+    )
     service_account: DnsLabel | None = Field(
         default=None, description="Service account that holds the storage credentials secret."
     )

@@ -314,3 +314,58 @@ RepoUri = Annotated[
     AfterValidator(_repo_uri),
     _uri_schema(_REPO_SCHEMES, relative=False),
 ]
+
+
+# --- platform settings -----------------------------------------------------------------------
+# Types of the settings a platform.yaml may override (compiler.plan.Defaults declares each
+# field with one of these; compiler.platform.defaults derives the platform's schema from them).
+
+
+def _web_uri(text: str) -> str:
+    return _check_uri(text, frozenset({"https", "http"}), allow_relative=False)
+
+
+def _repo_path(text: str) -> str:
+    if ".." in text.split("/"):
+        raise ValueError("must not contain '..' path segments")
+    return text
+
+
+WebUri = Annotated[
+    str,
+    StringConstraints(max_length=1024),
+    AfterValidator(_web_uri),
+    _uri_schema(frozenset({"https", "http"}), relative=False),
+]
+GitRef = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$")]
+SecretName = Annotated[str, StringConstraints(pattern=r"^[A-Z_][A-Z0-9_]{0,127}$")]
+# A CI environment or runner label (GitHub and GitLab allow capitals, dots and underscores).
+CiName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][-A-Za-z0-9_.]{0,99}$")]
+# A path inside a repository, relative, optionally with {spec}/{env}/{team} placeholders.
+RepoPath = Annotated[
+    str,
+    StringConstraints(pattern=r"^([-A-Za-z0-9_.{}]+(/[-A-Za-z0-9_.{}]+)*)?$", max_length=512),
+    AfterValidator(_repo_path),
+]
+# A path filter of GitHub Actions / GitLab CI (`!` excludes, `*`, `**`, `?`, `[]` match).
+RepoGlob = Annotated[str, StringConstraints(pattern=r"^!?[-A-Za-z0-9_.*?/{},\[\]]{1,255}$")]
+PackageName = Annotated[
+    str, StringConstraints(pattern=r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,98}[A-Za-z0-9])?$")
+]
+# A pip requirement by name and version specifiers (no URLs, no environment markers).
+Requirement = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?(\[[-A-Za-z0-9._,]+\])?"
+        r"((==|~=|>=|<=|!=|<|>)[A-Za-z0-9.*+!_-]+(,(==|~=|>=|<=|!=|<|>)[A-Za-z0-9.*+!_-]+)*)?$",
+        max_length=256,
+    ),
+]
+# owner/name[/path] of a GitHub Action.
+ActionRepo = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^[A-Za-z0-9][-A-Za-z0-9_.]*/[A-Za-z0-9][-A-Za-z0-9_.]*(/[-A-Za-z0-9_.]+)*$",
+        max_length=256,
+    ),
+]

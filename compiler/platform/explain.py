@@ -2,7 +2,9 @@
 
 Without --env the path is into the spec (`$.model.resources.cpu`); with it, into one resolved
 environment (`$.replicas.min`, `$.argocd_project`). `$.deploy.environments[prod].replicas` is the
-same as `$.replicas` with `--env prod`.
+same as `$.replicas` with `--env prod`. `$.defaults.…` is into the platform-wide settings
+templates see as `plan.defaults` (`$.defaults.python_image`, `$.defaults.ci.checkout.sha`): the
+built-in value, then the platform's.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from compiler.api import validate_spec
 from compiler.diagnostics import Diagnostic, JsonPath, format_json_path, has_errors
 from compiler.errors import UsageError
 from compiler.plan import Plan, build_plan
+from compiler.platform.defaults import DEFAULTS_BOOK, ROOT, defaults_layers, to_data
 from compiler.platform.load import LoadedPlatform, load_platform
 from compiler.platform.merge import (
     MISSING,
@@ -59,6 +62,7 @@ class Explanation:
     final: Any
     rule: MergeRule
     contributions: list[Contribution]
+    defaults: bool = False  # a path into plan.defaults, not into the spec
 
     def text(self) -> str:
         return render_text(self)
@@ -105,13 +109,20 @@ def explain(options: ExplainOptions) -> ExplainResult:
     if validated.spec is None or validated.loaded is None or has_errors(validated.diagnostics):
         return ExplainResult(validated.diagnostics)
     plan = build_plan(validated.spec, validated.loaded, platform=platform)
-    environment, steps = _split_environment(options, parse_path(options.path), plan)
-    resolution = resolve(platform, validated.spec, validated.loaded)
+    steps = parse_path(options.path)
+    in_defaults = steps[:1] == [ROOT]
+    if in_defaults and options.environment is not None:
+        raise UsageError(problem="$.defaults is platform-wide: leave out --env")
+    environment, steps = _split_environment(options, steps, plan)
     layers: tuple[Layer, ...]
-    if environment is None:
+    if in_defaults:
+        view, layers = {ROOT: to_data(plan.defaults)}, defaults_layers(platform)
+        book = DEFAULTS_BOOK
+    elif environment is None:
+        resolution = resolve(platform, validated.spec, validated.loaded)
         view, layers, book = _spec_view(plan), resolution.layers, SPEC_BOOK
     else:
-        env = resolution.environment(environment)
+        env = resolve(platform, validated.spec, validated.loaded).environment(environment)
         assert env is not None  # _split_environment checked the name
         view, layers, book = _environment_view(plan, environment), env.layers, ENVIRONMENT_BOOK
     path = _concrete(view, steps, options.path)
@@ -122,6 +133,7 @@ def explain(options: ExplainOptions) -> ExplainResult:
         value_at(view, path),
         book.rule(path) if path else RuleBook([]).rule(()),
         contributions(layers, book, path),
+        in_defaults,
     )
     return ExplainResult(validated.diagnostics, explanation)
 
@@ -204,7 +216,9 @@ def render_text(item: Explanation) -> str:
     where = (
         f"environment {item.environment} of {item.spec_path}"
         if item.environment
-        else (item.spec_path)
+        else f"the platform-wide defaults (compiling {item.spec_path})"
+        if item.defaults
+        else item.spec_path
     )
     how = describe(item.rule)
     lines = [

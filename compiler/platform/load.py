@@ -11,6 +11,7 @@ from compiler.diagnostics import Diagnostic, JsonPath, Location, error, warning
 from compiler.errors import UsageError
 from compiler.loader import LoadedSpec, load
 from compiler.model.build import validate_as
+from compiler.platform.defaults import alias_clashes
 from compiler.platform.model import Platform
 from compiler.sources import read_source
 
@@ -87,6 +88,13 @@ def _checks(item: LoadedPlatform) -> Iterator[Diagnostic]:
                 item.locate(("environments", index, "name")),
             )
         seen.add(env.name)
+    for path, alias in alias_clashes(item.loaded.data):
+        yield error(
+            "PLT004",
+            f"{'.'.join(map(str, alias))} and {'.'.join(map(str, path))} set the same default",
+            item.locate(alias, key=True),
+            f"keep one; {'.'.join(map(str, path))} is also set at {item.locate(path, key=True)}",
+        )
     yield from _policy_environments(item, seen)
 
 

@@ -40,6 +40,7 @@ SPEC_RULES: tuple[MergeRule, ...] = (
     MergeRule(
         "model.tolerations", "by_key", key="key", why="the spec replaces a toleration by its key"
     ),
+    MergeRule("deploy", "deep", why="the platform gives runtime and model_uri, the spec the rest"),
 )
 ENVIRONMENT_RULES: tuple[MergeRule, ...] = (
     MergeRule("replicas", "deep", why="min and max are chosen independently"),
@@ -223,11 +224,19 @@ def describe(rule: MergeRule) -> str:
 
 def rules_markdown() -> str:
     """The declared rules as a Markdown table (the README embeds exactly this)."""
+    # derived from compiler.plan.Defaults, which imports this module's package
+    from compiler.platform.defaults import DEFAULTS_RULES
+
     lines = ["| document | field | rule | why |", "|---|---|---|---|"]
-    for document, rules in (("spec", SPEC_RULES), ("environment", ENVIRONMENT_RULES)):
+    documents = (
+        ("spec", SPEC_RULES),
+        ("environment", ENVIRONMENT_RULES),
+        ("defaults", DEFAULTS_RULES),
+    )
+    for document, rules in documents:
         for rule in rules:
             lines.append(f"| {document} | `{rule.path}` | {describe(rule)} | {rule.why} |")
-    lines.append("| both | every other field | replace | the highest layer that sets it wins |")
+    lines.append("| all | every other field | replace | the highest layer that sets it wins |")
     return "\n".join(lines) + "\n"
 
 

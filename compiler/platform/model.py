@@ -7,9 +7,10 @@ not set it", never "reset to a default".
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import re
+from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
 from compiler.model.spec import Autoscaling, Canary, Replicas, Resources, Strict, Toleration
 from compiler.model.types import (
@@ -18,13 +19,16 @@ from compiler.model.types import (
     Duration,
     Email,
     FreeText,
+    GitRef,
     ImageRef,
     LabelKey,
     LabelValue,
     Percent,
     RepoUri,
+    SecretName,
     StorageUri,
 )
+from compiler.platform.defaults import with_settings
 
 NamespacePattern = Annotated[
     str,
@@ -49,9 +53,19 @@ HostPattern = Annotated[
     str, StringConstraints(pattern=r"^[a-z0-9*?][-a-z0-9.*?_]*$", max_length=255)
 ]
 TemplateDir = Annotated[str, StringConstraints(pattern=r"^[-A-Za-z0-9_./]+$", max_length=512)]
-GitRef = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$")]
-SecretName = Annotated[str, StringConstraints(pattern=r"^[A-Z_][A-Z0-9_]{0,127}$")]
 Level = Literal["error", "warning", "off"]
+_ROOT_PLACEHOLDER = re.compile(r"\{(team|spec)\}")
+
+
+def _root_placeholders(text: str) -> str:
+    if "{" in _ROOT_PLACEHOLDER.sub("", text) or "}" in _ROOT_PLACEHOLDER.sub("", text):
+        raise ValueError("the only placeholders are {team} and {spec}")
+    return text
+
+
+# A spec that leaves out deploy.model_uri publishes to <root>/<spec>, or to the root with its
+# {team} and {spec} filled in when it names {spec}.
+StorageRoot = Annotated[StorageUri, AfterValidator(_root_placeholders)]
 Scheme = Literal["gs", "s3", "https", "http", "file"]
 
 
@@ -70,8 +84,10 @@ class EnvironmentSettings(Strict):
     )
     argocd_project: DnsLabel | None = None
     kfp_host: HttpUrl | None = Field(default=None, description="The KFP API endpoint.")
-    model_storage_root: StorageUri | None = Field(
-        default=None, description="Storage root under which models publish their versions."
+    model_storage_root: StorageRoot | None = Field(
+        default=None,
+        description="Storage root of models: a spec without deploy.model_uri publishes to "
+        "<root>/<spec>, or to the root with {team} and {spec} filled in.",
     )
     replicas: Replicas | None = None
     autoscaling: Autoscaling | None = None
@@ -111,7 +127,10 @@ class Kfp(Strict):
     )
 
 
-class PlatformDefaults(Strict):
+class GroupedDefaults(Strict):
+    """What every spec inherits, plus (derived, see compiler.platform.defaults) one key per
+    field of compiler.plan.Defaults."""
+
     images: Images = Images()
     registries: list[Registry] = Field(
         default_factory=list, max_length=50, description="Registries images may come from."
@@ -127,6 +146,12 @@ class PlatformDefaults(Strict):
     )
     gitops: GitOps = GitOps()
     kfp: Kfp = Kfp()
+
+
+if TYPE_CHECKING:
+    PlatformDefaults = GroupedDefaults
+else:
+    PlatformDefaults = with_settings(GroupedDefaults, "PlatformDefaults")
 
 
 # --- policies --------------------------------------------------------------------------------

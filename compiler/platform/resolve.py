@@ -1,9 +1,11 @@
 """Resolve one spec through the platform's layers.
 
-Spec-wide values: platform defaults -> spec. Each environment: platform defaults
-(`defaults.environment`) -> the platform's environment of the same name -> the spec (its
-`deploy.model_uri`) -> the spec's environment entry. The result is an effective `MLPipeline`
-(what templates see as `plan.spec`) plus, per environment, the platform-only settings.
+Spec-wide values: platform defaults -> the platform's model storage root (as
+`deploy.model_uri`, see compiler.platform.storage) -> spec. Each environment: platform defaults
+(`defaults.environment`) -> the platform's environment of the same name -> the model storage root
+-> the spec (its `deploy.model_uri`) -> the spec's environment entry. The result is an effective
+`MLPipeline` (what templates see as `plan.spec`) plus, per environment, the platform-only
+settings.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from compiler.platform.merge import (
     mounted,
     origin_of,
 )
+from compiler.platform.storage import ModelRoot, model_root
 
 SPEC_BOOK = RuleBook(SPEC_RULES)
 ENVIRONMENT_BOOK = RuleBook(ENVIRONMENT_RULES)
@@ -71,11 +74,11 @@ class Resolution:
 
 def resolve(platform: LoadedPlatform | None, spec: MLPipeline, loaded: LoadedSpec) -> Resolution:
     """Merge the layers of one valid spec; layering problems come back as diagnostics."""
-    problems: list[Diagnostic] = []
-    layers = _spec_layers(platform, loaded)
+    root, problems = model_root(platform, spec, loaded)
+    layers = _spec_layers(platform, loaded, root)
     value = merge_layers(layers, SPEC_BOOK)
     environments = tuple(
-        _resolve_environment(platform, spec, loaded, index, problems)
+        _resolve_environment(platform, spec, loaded, index, problems, root)
         for index in range(len(spec.deploy.environments))
     )
     if platform is None:
@@ -92,11 +95,16 @@ def resolve(platform: LoadedPlatform | None, spec: MLPipeline, loaded: LoadedSpe
     return Resolution(effective, layers, value, environments, tuple(problems))
 
 
-def _spec_layers(platform: LoadedPlatform | None, loaded: LoadedSpec) -> tuple[Layer, ...]:
+def _spec_layers(
+    platform: LoadedPlatform | None, loaded: LoadedSpec, root: ModelRoot | None
+) -> tuple[Layer, ...]:
     spec_layer = mounted("spec", loaded, [((), ())])
     if platform is None:
         return (spec_layer,)
-    return (mounted("platform defaults", platform.loaded, SPEC_DEFAULT_MOUNTS), spec_layer)
+    layers = [mounted("platform defaults", platform.loaded, SPEC_DEFAULT_MOUNTS)]
+    if root is not None:
+        layers.append(root.layer_at(("deploy", "model_uri")))
+    return (*layers, spec_layer)
 
 
 def _resolve_environment(
@@ -105,6 +113,7 @@ def _resolve_environment(
     loaded: LoadedSpec,
     index: int,
     problems: list[Diagnostic],
+    root: ModelRoot | None = None,
 ) -> EnvironmentResolution:
     name = spec.deploy.environments[index].name
     layers: list[Layer] = []
@@ -117,6 +126,8 @@ def _resolve_environment(
         if position is not None:
             mount = [((), ("environments", position))]
             layers.append(mounted(f"platform environment {name}", platform.loaded, mount, fill))
+    if root is not None:
+        layers.append(root.layer_at(("model_uri",)))
     layers.append(mounted("spec", loaded, [(("model_uri",), ("deploy", "model_uri"))]))
     entry = [((), ("deploy", "environments", index))]
     layers.append(mounted(f"spec environment {name}", loaded, entry))
@@ -225,25 +236,21 @@ def _replicas_order(env: EnvironmentResolution, loaded: LoadedSpec) -> Iterator[
         )
 
 
-# Platform defaults that become `plan.defaults` fields: (path in the platform file, field).
-DEFAULTS_FIELDS: tuple[tuple[JsonPath, str], ...] = (
-    (("images", "python"), "python_image"),
-    (("images", "kfp_base"), "kfp_base_image"),
-    (("environment", "resources"), "serving_resources"),
-    (("gitops", "repo_url"), "argocd_repo_url"),
-    (("gitops", "target_revision"), "argocd_target_revision"),
-    (("gitops", "project"), "argocd_project"),
-    (("kfp", "host_secret"), "kfp_host_secret"),
-)
-
-
-def defaults_overrides(platform: LoadedPlatform) -> dict[str, Any]:
-    """The `Defaults` fields this platform sets (typed values, only those it writes)."""
-    result: dict[str, Any] = {}
-    for path, name in DEFAULTS_FIELDS:
-        node: Any = platform.platform.defaults
-        for part in path:
-            node = getattr(node, str(part), None)
-        if node is not None:
-            result[name] = node
-    return result
+def fill_omitted(
+    platform: LoadedPlatform | None, spec: MLPipeline, loaded: LoadedSpec
+) -> MLPipeline:
+    """The spec with the namespaces and model_uri it leaves out filled in from the platform's
+    layers (what the semantic rules check; CHK018/CHK019 report what nothing fills)."""
+    omitted = [e.namespace is None for e in spec.deploy.environments]
+    if platform is None or not (any(omitted) or spec.deploy.model_uri is None):
+        return spec
+    resolution = resolve(platform, spec, loaded)
+    environments = [
+        env.model_copy(update={"namespace": resolution.environments[i].value.get("namespace")})
+        if omitted[i]
+        else env
+        for i, env in enumerate(spec.deploy.environments)
+    ]
+    model_uri = spec.deploy.model_uri or resolution.value["deploy"].get("model_uri")
+    deploy = spec.deploy.model_copy(update={"environments": environments, "model_uri": model_uri})
+    return spec.model_copy(update={"deploy": deploy})
