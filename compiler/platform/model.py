@@ -220,6 +220,7 @@ class Platform(Strict):
         max_length=20,
         description="Template directories relative to this file, highest priority first.",
     )
-    defaults: PlatformDefaults = PlatformDefaults()
+    # a factory, not an instance: the schema would show every unset setting as null
+    defaults: PlatformDefaults = Field(default_factory=PlatformDefaults)
     environments: list[PlatformEnvironment] = Field(default_factory=list, max_length=20)
     policies: Policies = Policies()
