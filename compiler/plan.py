@@ -133,6 +133,14 @@ class Defaults:
             "tpu": "google.com/tpu",
         }
     )
+    # KServe's xgboost server refuses a folder holding more than one .bst/.json/.ubj file, and a
+    # published version holds metadata.json: native boosters go alone into this subfolder,
+    # which the InferenceService's storageUri names for the xgboost and lightgbm formats.
+    kserve_booster_dir: DnsLabel = "booster"
+    # Where the drift pipeline pushes its gauges: a Prometheus Pushgateway base URL (e.g.
+    # http://pushgateway.monitoring:9091), the default of its pushgateway_url parameter.
+    # Empty: the scores are not pushed, and the ModelDriftDetected alert cannot fire.
+    pushgateway_url: WebUri | Literal[""] = ""
 
 
 @dataclass(frozen=True, slots=True)

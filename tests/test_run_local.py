@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import http.server
 import io
 import json
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import joblib
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
+from compiler.api import CompileOptions, compile_specs
 from compiler.run import LocalOutcome, RunOptions, RunResult, execute_local, run_pipeline
 
 REPO = Path(__file__).resolve().parents[1]
@@ -153,49 +160,215 @@ def test_an_invalid_spec_is_reported_not_run(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def monitoring_ir(tmp_path_factory: pytest.TempPathFactory) -> str:
-    from compiler.api import CompileOptions, compile_specs
-
+def churn_compiled(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The churn spec's Kubeflow and serving output (the drift pipeline and its alert rule)."""
     out = tmp_path_factory.mktemp("compiled")
-    result = compile_specs(CompileOptions(paths=[CHURN], out_dir=out, targets=["kubeflow"]))
-    assert result.ok
-    return (out / "kubeflow" / "churn-classifier" / "monitoring.yaml").read_text(encoding="utf-8")
+    options = CompileOptions(paths=[CHURN], out_dir=out, targets=["kubeflow", "serving"])
+    assert compile_specs(options).ok
+    return out
 
 
-def _monitor(ir: str, run: RunResult, current: str, root: Path) -> LocalOutcome:
+@pytest.fixture(scope="module")
+def monitoring_ir(churn_compiled: Path) -> str:
+    path = churn_compiled / "kubeflow" / "churn-classifier" / "monitoring.yaml"
+    return path.read_text(encoding="utf-8")
+
+
+def _monitor(
+    ir: str, run: RunResult, current: str, root: Path, pushgateway: str = "", log: Any = None
+) -> LocalOutcome:
     assert run.published is not None
     arguments = {
         "data_root": str(SPECS),
         "current_uri": current,
         "reference_uri": str(Path(run.published, "reference.json")),
+        "pushgateway_url": pushgateway,
     }
-    return execute_local(ir, arguments, root, io.StringIO())
+    return execute_local(ir, arguments, root, log if log is not None else io.StringIO())
+
+
+def _drifted(folder: Path) -> str:
+    rows = pd.read_csv(SPECS / "data" / "churn.csv")
+    rows["monthly_charges"] *= 1.8
+    rows["plan"] = "enterprise"
+    rows.to_csv(folder / "recent.csv", index=False)
+    return f"file://{folder / 'recent.csv'}"
+
+
+@contextlib.contextmanager
+def _pushgateway(status: int = 200) -> Iterator[tuple[str, list[dict[str, str]]]]:
+    """A stand-in Pushgateway on 127.0.0.1 that records what is pushed and answers `status`.
+
+    Bounded: it keeps at most 4 requests of at most 64 KiB each and stops by itself after the
+    fourth request or 5 minutes, whichever comes first (or when the block ends).
+    """
+    pushes: list[dict[str, str]] = []
+    stop = threading.Event()
+
+    class Recorder(http.server.BaseHTTPRequestHandler):
+        def do_PUT(self) -> None:
+            self._record()
+
+        def do_POST(self) -> None:
+            self._record()
+
+        def _record(self) -> None:
+            length = min(int(self.headers.get("Content-Length") or 0), 65536)
+            body = self.rfile.read(length).decode("utf-8", errors="replace")
+            pushes.append({"method": self.command, "path": self.path, "body": body,
+                           "content_type": self.headers.get("Content-Type", "")})  # fmt: skip
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Recorder)
+    server.timeout = 0.2
+    deadline = time.monotonic() + 300
+
+    def serve() -> None:
+        while len(pushes) < 4 and not stop.is_set() and time.monotonic() < deadline:
+            server.handle_request()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", pushes
+    finally:
+        stop.set()
+        thread.join()
+        server.server_close()
+
+
+@pytest.fixture
+def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """urllib in the drift step honours *_proxy variables: reach 127.0.0.1 directly."""
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.setenv(name, "127.0.0.1,localhost")
+
+
+def _gauges(body: str) -> dict[str, list[tuple[dict[str, str], float]]]:
+    """The pushed body read by the Prometheus client's text-format parser (strict)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    families = list(text_string_to_metric_families(body))
+    assert all(family.type == "gauge" for family in families)
+    return {f.name: [(s.labels, s.value) for s in f.samples] for f in families}
+
+
+DRIFT_GROUP = {"job": "specops-drift", "model": "churn-classifier", "environment": "prod"}
+DRIFT_PATH = "/metrics/job/specops-drift/model/churn-classifier/environment/prod"
 
 
 def test_monitoring_passes_on_data_like_the_training_data(
     monitoring_ir: str, churn_run: RunResult, tmp_path: Path
 ) -> None:
-    outcome = _monitor(monitoring_ir, churn_run, "data/churn.csv", tmp_path)
+    log = io.StringIO()
+    outcome = _monitor(monitoring_ir, churn_run, "data/churn.csv", tmp_path, log=log)
     assert outcome.failed_task is None, outcome.failures
     assert 0 <= outcome.output < 0.2
+    assert "drift scores not pushed: no Pushgateway" in log.getvalue()
 
 
 def test_monitoring_fails_on_drifted_data(
     monitoring_ir: str, churn_run: RunResult, tmp_path: Path
 ) -> None:
-    rows = pd.read_csv(SPECS / "data" / "churn.csv")
-    rows["monthly_charges"] *= 1.8
-    rows["plan"] = "enterprise"
-    rows.to_csv(tmp_path / "recent.csv", index=False)
-    outcome = _monitor(monitoring_ir, churn_run, f"file://{tmp_path / 'recent.csv'}", tmp_path)
+    outcome = _monitor(monitoring_ir, churn_run, _drifted(tmp_path), tmp_path)
     assert outcome.failed_task == "detect-drift"
     [failure] = outcome.failures
     assert "psi threshold 0.2" in failure and "monthly_charges" in failure and "plan" in failure
 
 
+@pytest.fixture(scope="module")
+def pushed(
+    monitoring_ir: str, churn_run: RunResult, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[LocalOutcome, list[dict[str, str]]]:
+    """A monitoring run on data like the training data, pushing to a recording Pushgateway."""
+    with pytest.MonkeyPatch.context() as patch, _pushgateway() as (url, pushes):
+        for name in ("no_proxy", "NO_PROXY"):
+            patch.setenv(name, "127.0.0.1,localhost")
+        root = tmp_path_factory.mktemp("monitor")
+        outcome = _monitor(monitoring_ir, churn_run, "data/churn.csv", root, pushgateway=url)
+    return outcome, pushes
+
+
+def test_monitoring_pushes_score_and_threshold_in_exposition_format(
+    pushed: tuple[LocalOutcome, list[dict[str, str]]],
+) -> None:
+    outcome, pushes = pushed
+    assert outcome.failed_task is None, outcome.failures
+    [push] = pushes
+    assert (push["method"], push["path"]) == ("PUT", DRIFT_PATH)
+    assert push["content_type"].startswith("text/plain; version=0.0.4")
+    gauges = _gauges(push["body"])
+    assert set(gauges) == {
+        "specops_drift_score", "specops_drift_threshold", "specops_drift_column_score"
+    }  # fmt: skip
+    [(labels, score)] = gauges["specops_drift_score"]
+    assert labels == {} and score == pytest.approx(outcome.output)
+    assert gauges["specops_drift_threshold"] == [({}, 0.2)]
+    columns = {labels["column"]: value for labels, value in gauges["specops_drift_column_score"]}
+    assert set(columns) == {"tenure_months", "monthly_charges", "plan", "support_tickets"}
+    assert max(columns.values()) == pytest.approx(score)
+
+
+def test_the_drift_alert_selects_exactly_the_pushed_gauges(
+    pushed: tuple[LocalOutcome, list[dict[str, str]]], churn_compiled: Path
+) -> None:
+    import promql_parser
+
+    [push] = pushed[1]
+    words = push["path"].removeprefix("/metrics/").split("/")
+    grouping = dict(zip(words[::2], words[1::2], strict=True))
+    assert grouping == DRIFT_GROUP
+    # What Prometheus stores when it scrapes the Pushgateway with honor_labels: true.
+    series = [(name, {**labels, **grouping}) for name, samples in _gauges(push["body"]).items()
+              for labels, _ in samples]  # fmt: skip
+    path = churn_compiled / "deploy" / "prod" / "churn-classifier" / "prometheusrule.yaml"
+    rules = yaml.safe_load(path.read_text(encoding="utf-8"))["spec"]["groups"][0]["rules"]
+    [rule] = [r for r in rules if r["alert"] == "ModelDriftDetected"]
+    expr = promql_parser.parse(rule["expr"])
+    assert isinstance(expr, promql_parser.BinaryExpr) and str(expr.op) == ">"
+    assert expr.modifier is not None and expr.modifier.matching is not None
+    assert sorted(expr.modifier.matching.labels) == sorted(grouping)
+    lhs, rhs = expr.lhs, expr.rhs
+    assert isinstance(lhs, promql_parser.VectorSelector)
+    assert isinstance(rhs, promql_parser.VectorSelector)
+    selectors = [lhs, rhs]
+    assert [s.name for s in selectors] == ["specops_drift_score", "specops_drift_threshold"]
+    for selector in selectors:
+        matchers = selector.matchers.matchers
+        assert all(str(m.op) == str(promql_parser.MatchOp.Equal) for m in matchers)
+        wanted = {m.name: m.value for m in matchers}
+        assert wanted == grouping  # the same label names as the group, and nothing else
+        selected = [labels for name, labels in series
+                    if name == selector.name and wanted.items() <= labels.items()]  # fmt: skip
+        assert selected == [grouping]
+    assert rule["labels"]["model"] == grouping["model"]
+    assert rule["labels"]["environment"] == grouping["environment"]
+
+
+@pytest.mark.usefixtures("_no_proxy")
+def test_a_failed_push_never_hides_drift(
+    monitoring_ir: str, churn_run: RunResult, tmp_path: Path
+) -> None:
+    with _pushgateway(status=500) as (url, pushes):
+        outcome = _monitor(monitoring_ir, churn_run, _drifted(tmp_path), tmp_path, pushgateway=url)
+    assert outcome.failed_task == "detect-drift"
+    drift, push_failure = outcome.failures  # the drift verdict first, then the push
+    assert "psi threshold 0.2" in drift and "plan" in drift
+    assert "could not push the drift scores" in push_failure and "500" in push_failure
+    [push] = pushes  # pushed before the threshold check failed the run
+    [(_, score)] = _gauges(push["body"])["specops_drift_score"]
+    assert score > 0.2
+
+
 def _xgboost(spec: dict[str, Any]) -> None:
     params = {"n_estimators": 40, "max_depth": 3, "random_state": 1}
     spec["model"].update(framework="xgboost", estimator="xgboost.XGBClassifier", params=params)
+    del spec["validation"]["latency"]  # it would time this machine's load, not the booster
 
 
 def _lightgbm_regression(spec: dict[str, Any]) -> None:
@@ -205,35 +378,121 @@ def _lightgbm_regression(spec: dict[str, Any]) -> None:
     )
     spec["data"].update(target="monthly_charges", split={"test_fraction": 0.25, "seed": 1})
     spec["validation"].update(metrics=[{"name": "rmse", "max": 1000.0}], data_checks=[])
+    del spec["validation"]["latency"]
 
 
-def _xgboost_features(path: Path) -> int:
+# What each KServe server's load() picks from its model folder (kserve/python/xgbserver and
+# lgbserver): every file with these endings, and it refuses to start on more than one.
+KSERVE_MODEL_FILES = {"xgboost": (".bst", ".json", ".ubj"), "lightgbm": (".bst",)}
+
+
+def _served_file(spec: Path, run: RunResult, framework: str, out: Path) -> Path:
+    """The file KServe loads: the one model file of the folder the InferenceService names."""
+    options = CompileOptions(paths=[spec], out_dir=out, targets=["serving"])
+    assert compile_specs(options).ok
+    path = out / "deploy" / "staging" / "churn-classifier" / "inferenceservice.yaml"
+    model = yaml.safe_load(path.read_text(encoding="utf-8"))["spec"]["predictor"]["model"]
+    assert model["modelFormat"] == {"name": framework}
+    # The run publishes what deploy.model_uri would hold below <run>/models instead.
+    model_root = yaml.safe_load(spec.read_text(encoding="utf-8"))["deploy"]["model_uri"]
+    assert run.out_dir is not None and model["storageUri"].startswith(model_root + "/")
+    folder: Path = run.out_dir / "models" / model["storageUri"].removeprefix(model_root + "/")
+    endings = KSERVE_MODEL_FILES[framework]
+    found = [p for p in folder.iterdir() if p.is_file() and p.name.endswith(endings)]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def _instances(rows: pd.DataFrame, metadata: dict[str, Any]) -> list[list[Any]]:
+    """A KServe v1 request's instances, as the README's input contract says clients build them:
+    the features in metadata order, each category as its code (null when it has none)."""
+    features, codes = metadata["model"]["features"], metadata["model"]["categories"]
+    instances = [
+        [codes[name].get(row[name]) if name in codes else row[name] for name in features]
+        for row in rows.to_dict("records")
+    ]
+    return list(json.loads(json.dumps(instances)))  # what the server receives
+
+
+def _xgboost_served(path: Path, instances: list[list[Any]]) -> Any:
     import xgboost
 
-    features: int = xgboost.Booster(model_file=str(path)).num_features()
-    return features
+    booster = xgboost.Booster(model_file=str(path))  # as xgbserver loads it
+    return booster.predict(xgboost.DMatrix(np.array(instances)))  # as xgbserver predicts
 
 
-def _lightgbm_features(path: Path) -> int:
+def _lightgbm_served(path: Path, instances: list[list[Any]]) -> Any:
     import lightgbm
 
-    features: int = lightgbm.Booster(model_file=str(path)).num_feature()
-    return features
+    return lightgbm.Booster(model_file=str(path)).predict(np.array(instances))  # as lgbserver does
+
+
+def _xgboost_own(pipeline: Any, rows: pd.DataFrame) -> Any:
+    return pipeline.predict_proba(rows)[:, 1]  # binary:logistic: the booster's probability
+
+
+def _xgboost_categorical(path: Path, features: list[str], column: str) -> bool:
+    import xgboost
+
+    booster = xgboost.Booster(model_file=str(path))
+    assert booster.feature_names is None  # xgbserver's DMatrix has none: names would be refused
+    types: list[str] = booster.feature_types or []
+    return types[features.index(column)] == "c"
+
+
+def _lightgbm_categorical(path: Path, features: list[str], column: str) -> bool:
+    import lightgbm
+
+    booster = lightgbm.Booster(model_file=str(path))
+    assert booster.feature_name() == features  # lgbserver names a DataFrame's columns so
+
+    def splits(node: dict[str, Any]) -> Iterator[tuple[int, str]]:
+        if "split_feature" in node:
+            yield node["split_feature"], node["decision_type"]
+            yield from splits(node["left_child"])
+            yield from splits(node["right_child"])
+
+    trees = booster.dump_model()["tree_info"]
+    found = {split for tree in trees for split in splits(tree["tree_structure"])}
+    return (features.index(column), "==") in found  # a split on a set of categories
 
 
 @pytest.mark.filterwarnings("ignore:.*Unknown file format")  # KServe's name for UBJSON boosters
 @pytest.mark.parametrize(
-    ("change", "features"),
-    [(_xgboost, _xgboost_features), (_lightgbm_regression, _lightgbm_features)],
-)
-def test_boosting_frameworks_also_publish_their_native_booster(
-    change: Any, features: Any, tmp_path: Path
+    ("change", "framework", "served", "own", "categorical", "features"),
+    [
+        (_xgboost, "xgboost", _xgboost_served, _xgboost_own, _xgboost_categorical,
+         ["tenure_months", "monthly_charges", "plan", "support_tickets"]),
+        (_lightgbm_regression, "lightgbm", _lightgbm_served, lambda p, rows: p.predict(rows),
+         _lightgbm_categorical, ["tenure_months", "plan", "support_tickets", "churned"]),
+    ],
+)  # fmt: skip
+def test_the_booster_kserve_loads_takes_raw_rows_and_predicts_like_the_pipeline(
+    change: Any,
+    framework: str,
+    served: Any,
+    own: Any,
+    categorical: Any,
+    features: list[str],
+    tmp_path: Path,
 ) -> None:
     spec = _variant(tmp_path / "spec", change)
-    result = run_pipeline(RunOptions(spec, out_dir=tmp_path / "run", echo=io.StringIO()))
-    assert result.ok, (result.failed_task, result.failures)
-    assert result.published is not None
-    assert features(Path(result.published, "model.bst")) > 0
+    run = run_pipeline(RunOptions(spec, out_dir=tmp_path / "run", echo=io.StringIO()))
+    assert run.ok, (run.failed_task, run.failures)
+    assert run.published is not None
+    metadata = json.loads(Path(run.published, "metadata.json").read_text(encoding="utf-8"))
+    assert metadata["model"]["features"] == features  # schema order
+    # Codes follow the column's `allowed` list, so they do not depend on the training rows.
+    assert metadata["model"]["categories"] == {"plan": {"basic": 0, "pro": 1, "enterprise": 2}}
+    booster = _served_file(spec, run, framework, tmp_path / "compiled")
+    assert f"{booster.parent.name}/{booster.name}" in metadata["files"]
+    assert categorical(booster, features, "plan")  # codes the booster splits on as categories
+    rows = pd.read_csv(SPECS / "data" / "churn.csv").head(60)
+    rows.loc[rows.index[-5:], "plan"] = "platinum"  # a category the model never saw
+    pipeline = joblib.load(Path(run.published, "model.joblib"))
+    expected = own(pipeline, rows[features])
+    actual = served(booster, _instances(rows, metadata))
+    np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-6)
 
 
 def test_sources_in_two_formats_are_joined_on_their_shared_column(tmp_path: Path) -> None:

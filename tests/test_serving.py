@@ -257,9 +257,10 @@ def test_alert_rules_follow_monitoring_alerts(everything: list[RenderedFile]) ->
     assert set(prod) == {"ModelLatencyP95High", "ModelErrorRateHigh", "ModelDriftDetected"}
     assert prod["ModelLatencyP95High"]["expr"].endswith(") > 80")
     assert prod["ModelErrorRateHigh"]["expr"].endswith(") > 0.01")
-    assert (
-        prod["ModelDriftDetected"]["expr"]
-        == 'max(specops_drift_score{model="churn-classifier"}) > 0.2'
+    group = 'job="specops-drift", model="churn-classifier", environment="prod"'
+    assert prod["ModelDriftDetected"]["expr"] == (
+        f"specops_drift_score{{{group}}} > on(job, model, environment) "
+        f"specops_drift_threshold{{{group}}}"
     )
     for rule in prod.values():
         assert set(rule["annotations"]) == {"summary", "description", "runbook_url"}
@@ -273,6 +274,46 @@ def test_alert_rules_follow_monitoring_alerts(everything: list[RenderedFile]) ->
     assert [p for p in paths if "/boosted/prometheusrule" in p] == [
         "deploy/prod/boosted/prometheusrule.yaml"
     ]
+
+
+def test_the_drift_alert_selects_the_gauges_the_monitoring_pipeline_pushes(
+    everything: list[RenderedFile],
+) -> None:
+    """The metric and label names of the drift pipeline's push (kubeflow/components/drift.py.j2;
+    tests/test_run_local.py records a real push and matches it against this rule)."""
+    import promql_parser
+
+    pushed = {"specops_drift_score", "specops_drift_threshold"}
+    for spec, environment in (("churn-classifier", "prod"), ("boosted", "prod")):
+        path = f"deploy/{environment}/{spec}/prometheusrule.yaml"
+        rules = one(everything, path)["spec"]["groups"][0]["rules"]
+        [rule] = [r for r in rules if r["alert"] == "ModelDriftDetected"]
+        expr = promql_parser.parse(rule["expr"])
+        assert isinstance(expr, promql_parser.BinaryExpr) and str(expr.op) == ">"
+        assert expr.modifier is not None and expr.modifier.matching is not None
+        assert list(expr.modifier.matching.labels) == ["job", "model", "environment"]
+        lhs, rhs = expr.lhs, expr.rhs
+        assert isinstance(lhs, promql_parser.VectorSelector)
+        assert isinstance(rhs, promql_parser.VectorSelector)
+        assert {lhs.name, rhs.name} == pushed
+        for selector in (lhs, rhs):
+            matchers = {m.name: (str(m.op), m.value) for m in selector.matchers.matchers}
+            equal = str(promql_parser.MatchOp.Equal)
+            assert matchers == {"job": (equal, "specops-drift"), "model": (equal, spec),
+                                "environment": (equal, environment)}  # fmt: skip
+        assert (rule["labels"]["model"], rule["labels"]["environment"]) == (spec, environment)
+
+
+def test_boosters_are_served_from_their_own_folder(everything: list[RenderedFile]) -> None:
+    """KServe's xgboost server refuses a folder with metadata.json next to the booster."""
+    for env, version in (("dev", "v41"), ("staging", "v40"), ("prod", "v39")):
+        service = one(everything, f"deploy/{env}/boosted/inferenceservice.yaml")
+        model = service["spec"]["predictor"]["model"]
+        assert model["modelFormat"] == {"name": "xgboost"}
+        folder = f"{version}/{Defaults().kserve_booster_dir}"
+        assert model["storageUri"] == f"gs://acme-models/demand-forecast/{folder}"
+    forecast = one(everything, "deploy/prod/demand-forecast/inferenceservice.yaml")["spec"]
+    assert forecast["predictor"]["model"]["storageUri"].endswith("/v39/booster")  # lightgbm
 
 
 # --- real validators --------------------------------------------------------------------------
