@@ -3,7 +3,8 @@
 # Kubeflow Pipelines v2 drift monitoring for demand-forecast (team supply-chain).
 # Run it as a recurring run on DRIFT_SCHEDULE; a run fails when a column drifts over the threshold.
 # It compares recent data (current_uri) with the reference profile published next to the model
-# that environment prod serves.
+# that environment prod serves, and first pushes the scores to a Prometheus
+# Pushgateway (pushgateway_url), where the serving target's ModelDriftDetected alert reads them.
 from kfp import dsl
 from kfp.dsl import Dataset, Input, Metrics, Output
 
@@ -19,6 +20,8 @@ DESCRIPTION = 'Drift monitoring for demand-forecast'
 DRIFT_SCHEDULE = '30 2 * * *'
 CURRENT_URI = 'gs://acme-warehouse/sales/daily.parquet'
 REFERENCE_URI = 'gs://acme-models/demand-forecast/v39/reference.json'
+ENVIRONMENT = 'prod'  # the environment label of the pushed gauges
+PUSHGATEWAY_URL = ''  # empty: the scores are not pushed
 COLUMNS = [
     {'name': 'store_id', 'type': 'category', 'nullable': False},
     {'name': 'day_of_week', 'type': 'int', 'nullable': False, 'min': 0.0, 'max': 6.0},
@@ -102,6 +105,9 @@ def detect_drift(
     method: str,
     threshold: float,
     window_seconds: int,
+    model: str,
+    environment: str,
+    pushgateway_url: str,
     report: Output[Metrics],
 ) -> float:
     """Compare recent data with the training reference profile; fail when a column drifts.
@@ -110,9 +116,18 @@ def detect_drift(
     two cumulative distributions at the bin edges (total variation distance for categories).
     When the schema has a datetime column, only rows within the window before its newest
     value count as recent.
+
+    Before the verdict, the scores go to the Pushgateway at pushgateway_url (empty: not pushed)
+    as gauges of the group {job="specops-drift", model, environment}: specops_drift_score (the
+    largest column score), specops_drift_threshold and specops_drift_column_score{column}. The
+    serving target's ModelDriftDetected alert compares the first two. A failed push never hides
+    drift: the drift failure is reported first, and the push failure fails the run after it.
     """
+    import base64
     import json
     import math
+    import urllib.parse
+    import urllib.request
 
     import numpy as np
     import pandas as pd
@@ -164,11 +179,66 @@ def detect_drift(
         report.log_metric(f"{method}_{name}", value)
     worst = max(scores.values(), default=0.0)
     report.log_metric(f"{method}_max", worst)
+
+    def sample(value):  # a number as the text exposition format writes it
+        value = float(value)
+        if math.isnan(value):
+            return "NaN"
+        return ("+Inf" if value > 0 else "-Inf") if math.isinf(value) else repr(value)
+
+    def exposition():
+        escape = {"\\": "\\\\", '"': '\\"', "\n": "\\n"}
+        lines = [
+            "# HELP specops_drift_score Largest column drift score of the latest monitoring run.",
+            "# TYPE specops_drift_score gauge",
+            f"specops_drift_score {sample(worst)}",
+            "# HELP specops_drift_threshold Drift score above which the monitoring run fails.",
+            "# TYPE specops_drift_threshold gauge",
+            f"specops_drift_threshold {sample(threshold)}",
+            "# HELP specops_drift_column_score Drift score of one feature column.",
+            "# TYPE specops_drift_column_score gauge",
+        ]
+        for name, value in sorted(scores.items()):
+            label = "".join(escape.get(char, char) for char in name)
+            lines.append(f'specops_drift_column_score{{column="{label}"}} {sample(value)}')
+        return "\n".join(lines) + "\n"
+
+    def segment(name, value):  # a '/' even URL-quoted would split the path: base64 then
+        if value and "/" not in value:
+            return f"{name}/{urllib.parse.quote(value, safe='')}"
+        return f"{name}@base64/{base64.urlsafe_b64encode(value.encode()).decode() or '='}"
+
+    def push():
+        """PUT replaces the whole group: a column no longer scored disappears with it."""
+        if not pushgateway_url.startswith(("http://", "https://")):
+            raise ValueError("pushgateway_url must start with http:// or https://")
+        grouping = [("job", "specops-drift"), ("model", model), ("environment", environment or "all")]
+        url = pushgateway_url.rstrip("/") + "/metrics/" + "/".join(segment(k, v) for k, v in grouping)
+        request = urllib.request.Request(
+            url,
+            data=exposition().encode("utf-8"),
+            method="PUT",
+            headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:  # an HTTP error raises
+            print(f"pushed the drift scores to {url} (HTTP {response.status})")
+
+    push_failure = None
+    if not pushgateway_url:
+        print("drift scores not pushed: no Pushgateway (pushgateway_url is empty), so no alert can fire")
+    else:
+        try:
+            push()
+        except Exception as exc:  # reported after the drift verdict, never instead of it
+            push_failure = f"could not push the drift scores to {pushgateway_url}: {type(exc).__name__}: {exc}"
+            print(f"warning: {push_failure}")
     drifted = [f"{n} ({v:.3f})" for n, v in scores.items() if not math.isnan(v) and v > threshold]
-    if drifted:
-        message = f"drift over {method} threshold {threshold}: " + ", ".join(drifted)
-        print(f"specops-failure: {message}")
-        raise RuntimeError(message)
+    failures = [f"drift over {method} threshold {threshold}: " + ", ".join(drifted)] if drifted else []
+    failures += [push_failure] if push_failure else []
+    for failure in failures:
+        print(f"specops-failure: {failure}")
+    if failures:
+        raise RuntimeError("; ".join(failures))
     return worst
 
 
@@ -177,11 +247,15 @@ def demand_forecast_monitoring(
     data_root: str = "",
     current_uri: str = CURRENT_URI,
     reference_uri: str = REFERENCE_URI,
+    environment: str = ENVIRONMENT,
+    pushgateway_url: str = PUSHGATEWAY_URL,
 ) -> float:
-    """Score drift of recent data against the training reference; fail over the threshold.
+    """Score recent data against the training reference, push the scores, fail over the threshold.
 
     current_uri: recent data, e.g. the serving request log (defaults to the first data source).
     reference_uri: the reference.json published with the model being served.
+    environment: the environment label of the pushed gauges ("all" when empty).
+    pushgateway_url: a Prometheus Pushgateway base URL; empty: the scores are not pushed.
     """
     current = ingest_source(
         name="current",
@@ -200,6 +274,9 @@ def demand_forecast_monitoring(
         method='ks',
         threshold=0.1,
         window_seconds=86400,
+        model='demand-forecast',
+        environment=environment,
+        pushgateway_url=pushgateway_url,
     )
     drift.set_caching_options(False)
     return drift.outputs["Output"]

@@ -312,42 +312,80 @@ def train_model(
     train: Input[Dataset],
     columns: list,
     target: str,
+    framework: str,
     estimator: str,
     params_json: str,
     model: Output[Model],
 ):
     """Fit the spec's estimator (imported by its dotted path) behind a feature transformer.
 
-    Numeric and bool columns pass through, category columns are one-hot encoded; string and
-    datetime columns are identifiers or timestamps, not features.
+    The features are the int, float, bool and category columns, in schema order; string and
+    datetime columns are identifiers or timestamps, not features. sklearn gets category columns
+    one-hot encoded. xgboost and lightgbm get each category as its code (its position in the
+    column's `allowed` list, else among the sorted training values; unknown or missing: NaN) and
+    split on it natively, so their booster alone takes the raw feature vector with codes in
+    place of categories: that booster is what KServe's xgboost and lightgbm runtimes serve.
     """
     import importlib
     import importlib.metadata
     import json
 
     import joblib
+    import numpy as np
     import pandas as pd
     from sklearn.compose import ColumnTransformer
     from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import OneHotEncoder
+    from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 
     frame = pd.read_parquet(train.path)
-    features = [c for c in columns if c["name"] != target]
-    numeric = [c["name"] for c in features if c["type"] in ("int", "float", "bool")]
-    categories = [c["name"] for c in features if c["type"] == "category"]
-    if not numeric and not categories:
+    kinds = {c["name"]: c["type"] for c in columns if c["name"] != target}
+    features = [n for n, kind in kinds.items() if kind in ("int", "float", "bool", "category")]
+    categories = [n for n in features if kinds[n] == "category"]
+    if not features:
         raise ValueError("no feature columns: declare int, float, bool or category columns")
     params = json.loads(params_json)  # JSON keeps 3 an int; a KFP dict parameter would not
     module_name, _, class_name = estimator.rpartition(".")
     estimator_class = getattr(importlib.import_module(module_name), class_name)
-    transformer = ColumnTransformer(
-        [
-            ("categories", OneHotEncoder(handle_unknown="ignore"), categories),
-            ("numbers", "passthrough", numeric),
-        ]
-    )
+    native = framework in ("xgboost", "lightgbm")
+    fit_params = {}
+    if native:
+        allowed = {c["name"]: c.get("allowed") for c in columns}
+        transformer = ColumnTransformer(
+            [
+                (
+                    f"c{index}",
+                    OrdinalEncoder(
+                        categories=[[str(v) for v in allowed[name]]] if allowed[name] else "auto",
+                        handle_unknown="use_encoded_value",
+                        unknown_value=np.nan,
+                    )
+                    if name in categories
+                    else "passthrough",
+                    [name],
+                )
+                for index, name in enumerate(features)
+            ],
+            verbose_feature_names_out=False,
+        )
+        if framework == "lightgbm":
+            transformer.set_output(transform="pandas")  # the booster keeps the column names
+            if categories:
+                fit_params["estimator__categorical_feature"] = categories
+        elif categories:
+            # Arrays, not named columns: KServe's xgboost server predicts on an unnamed DMatrix,
+            # which a booster that knows feature names refuses.
+            types = ["c" if name in categories else "q" for name in features]
+            params = {**params, "enable_categorical": True, "feature_types": types}
+    else:
+        numbers = [n for n in features if n not in categories]
+        transformer = ColumnTransformer(
+            [
+                ("categories", OneHotEncoder(handle_unknown="ignore"), categories),
+                ("numbers", "passthrough", numbers),
+            ]
+        )
     pipeline = Pipeline([("features", transformer), ("estimator", estimator_class(**params))])
-    pipeline.fit(frame[numeric + categories], frame[target])
+    pipeline.fit(frame[features], frame[target], **fit_params)
     joblib.dump(pipeline, model.path)
     package = module_name.split(".")[0]
     distribution = {"sklearn": "scikit-learn"}.get(package, package)
@@ -355,10 +393,18 @@ def train_model(
         {
             "estimator": estimator,
             "params_json": params_json,
-            "features": numeric + categories,
+            "features": features,
             "framework_version": importlib.metadata.version(distribution),
         }
     )
+    if native:  # the code of each category, as the booster reads it
+        encoders = pipeline.named_steps["features"].named_transformers_
+        codes = {
+            name: {str(v): i for i, v in enumerate(encoders[f"c{index}"].categories_[0]) if isinstance(v, str)}
+            for index, name in enumerate(features)
+            if name in categories
+        }
+        model.metadata["categories_json"] = json.dumps(codes, sort_keys=True)
 
 
 @dsl.component(base_image=BASE_IMAGE, packages_to_install=TRAIN_PACKAGES)
@@ -470,13 +516,17 @@ def publish_model(
     data_records: str,
     provenance: dict,
     pipeline_run: str,
+    booster_dir: str,
     reference: Input[Artifact] = None,
     importance: Input[Artifact] = None,
 ) -> str:
     """Publish the gated model to <model_root>/<model_version> with metadata for audits.
 
     Runs only after every gate passed. model.joblib is the fitted scikit-learn pipeline;
-    xgboost and lightgbm models also get their native booster as model.bst.
+    xgboost and lightgbm models also get their native booster as <booster_dir>/model.bst, alone
+    in that folder because KServe's xgboost server refuses a folder with a second .bst, .json or
+    .ubj file. It takes the feature vector in metadata.json's model.features order, with
+    model.categories' code in place of each category.
     """
     import datetime
     import json
@@ -497,14 +547,28 @@ def publish_model(
     if framework in ("xgboost", "lightgbm"):
         import joblib
 
+        if not booster_dir.replace("-", "").replace("_", "").isalnum():
+            raise ValueError(f"booster_dir must be one folder name, not {booster_dir!r}")
         estimator = joblib.load(model.path).steps[-1][1]
-        booster = estimator.get_booster() if framework == "xgboost" else estimator.booster_
-        booster.save_model(os.path.join(staging, "model.bst"))
+        os.makedirs(os.path.join(staging, booster_dir))
+        booster_file = os.path.join(staging, booster_dir, "model.bst")
+        if framework == "xgboost":
+            # UBJSON, explicitly: xgboost detects it whatever the file name, and categorical
+            # splits do not survive the old binary format.
+            with open(booster_file, "wb") as handle:
+                handle.write(estimator.get_booster().save_raw(raw_format="ubj"))
+        else:
+            estimator.booster_.save_model(booster_file)
     for name, extra in (("reference.json", reference), ("explanation.json", importance)):
         if extra is not None:
             shutil.copy(extra.path, os.path.join(staging, name))
     with open(metrics.path, encoding="utf-8") as handle:
         values = json.load(handle)
+    published = [
+        os.path.relpath(os.path.join(folder, name), staging)
+        for folder, _, names in os.walk(staging)
+        for name in names
+    ]
     metadata = {
         **provenance,
         "model_version": model_version,
@@ -515,7 +579,7 @@ def publish_model(
             key.removesuffix("_json"): json.loads(value) if key.endswith("_json") else value
             for key, value in model.metadata.items()
         },
-        "files": sorted(os.listdir(staging)) + ["metadata.json"],
+        "files": sorted(published + ["metadata.json"]),
         "pipeline_run": pipeline_run,
         "published_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
@@ -594,6 +658,7 @@ def demand_forecast(
         train=split.outputs["train"],
         columns=COLUMNS,
         target=TARGET,
+        framework='lightgbm',
         estimator=ESTIMATOR,
         params_json=json.dumps(PARAMS, sort_keys=True),
     )
@@ -629,6 +694,7 @@ def demand_forecast(
         data_records=records,
         provenance=PROVENANCE,
         pipeline_run=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+        booster_dir='booster',
         reference=profile.outputs["reference"],
     ).after(*gates)
     # Publishing is a side effect: never skip it because an earlier run was cached.

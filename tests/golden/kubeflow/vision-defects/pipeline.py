@@ -309,13 +309,17 @@ def publish_model(
     data_records: str,
     provenance: dict,
     pipeline_run: str,
+    booster_dir: str,
     reference: Input[Artifact] = None,
     importance: Input[Artifact] = None,
 ) -> str:
     """Publish the gated model to <model_root>/<model_version> with metadata for audits.
 
     Runs only after every gate passed. model.joblib is the fitted scikit-learn pipeline;
-    xgboost and lightgbm models also get their native booster as model.bst.
+    xgboost and lightgbm models also get their native booster as <booster_dir>/model.bst, alone
+    in that folder because KServe's xgboost server refuses a folder with a second .bst, .json or
+    .ubj file. It takes the feature vector in metadata.json's model.features order, with
+    model.categories' code in place of each category.
     """
     import datetime
     import json
@@ -336,14 +340,28 @@ def publish_model(
     if framework in ("xgboost", "lightgbm"):
         import joblib
 
+        if not booster_dir.replace("-", "").replace("_", "").isalnum():
+            raise ValueError(f"booster_dir must be one folder name, not {booster_dir!r}")
         estimator = joblib.load(model.path).steps[-1][1]
-        booster = estimator.get_booster() if framework == "xgboost" else estimator.booster_
-        booster.save_model(os.path.join(staging, "model.bst"))
+        os.makedirs(os.path.join(staging, booster_dir))
+        booster_file = os.path.join(staging, booster_dir, "model.bst")
+        if framework == "xgboost":
+            # UBJSON, explicitly: xgboost detects it whatever the file name, and categorical
+            # splits do not survive the old binary format.
+            with open(booster_file, "wb") as handle:
+                handle.write(estimator.get_booster().save_raw(raw_format="ubj"))
+        else:
+            estimator.booster_.save_model(booster_file)
     for name, extra in (("reference.json", reference), ("explanation.json", importance)):
         if extra is not None:
             shutil.copy(extra.path, os.path.join(staging, name))
     with open(metrics.path, encoding="utf-8") as handle:
         values = json.load(handle)
+    published = [
+        os.path.relpath(os.path.join(folder, name), staging)
+        for folder, _, names in os.walk(staging)
+        for name in names
+    ]
     metadata = {
         **provenance,
         "model_version": model_version,
@@ -354,7 +372,7 @@ def publish_model(
             key.removesuffix("_json"): json.loads(value) if key.endswith("_json") else value
             for key, value in model.metadata.items()
         },
-        "files": sorted(os.listdir(staging)) + ["metadata.json"],
+        "files": sorted(published + ["metadata.json"]),
         "pipeline_run": pipeline_run,
         "published_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
@@ -450,6 +468,7 @@ def vision_defects(
         data_records=records,
         provenance=PROVENANCE,
         pipeline_run=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+        booster_dir='booster',
     ).after(*gates)
     # Publishing is a side effect: never skip it because an earlier run was cached.
     publish.set_caching_options(False)
