@@ -18,30 +18,34 @@ from compiler.model.spec import (
 
 @rule
 def framework_fields(spec: MLPipeline, loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    if spec.model.framework == "custom":
+        yield from _custom_fields(spec, loaded)
+    else:
+        yield from _builtin_fields(spec, loaded)
+
+
+def _custom_fields(spec: MLPipeline, loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    where = loaded.locate(("model", "framework"))
+    for field in ("image", "command"):
+        if getattr(spec.model, field) is None:
+            yield error("CHK006", f"framework custom needs model.{field}", where)
+    if spec.model.estimator is not None:
+        yield error(
+            "CHK006",
+            "model.estimator applies to built-in frameworks only",
+            loaded.locate(("model", "estimator"), key=True),
+            "remove it or pick sklearn, xgboost or lightgbm",
+        )
+    if spec.deploy.serving is None:
+        yield error(
+            "CHK006",
+            "framework custom needs deploy.serving (the serving image)",
+            loaded.locate(("deploy",), key=True),
+        )
+
+
+def _builtin_fields(spec: MLPipeline, loaded: LoadedSpec) -> Iterator[Diagnostic]:
     model = spec.model
-    if model.framework == "custom":
-        for field in ("image", "command"):
-            if getattr(model, field) is None:
-                yield error(
-                    "CHK006",
-                    f"framework custom needs model.{field}",
-                    loaded.locate(("model", "framework")),
-                )
-        for field in ("estimator",):
-            if getattr(model, field) is not None:
-                yield error(
-                    "CHK006",
-                    "model.estimator applies to built-in frameworks only",
-                    loaded.locate(("model", field), key=True),
-                    "remove it or pick sklearn, xgboost or lightgbm",
-                )
-        if spec.deploy.serving is None:
-            yield error(
-                "CHK006",
-                "framework custom needs deploy.serving (the serving image)",
-                loaded.locate(("deploy",), key=True),
-            )
-        return
     if model.estimator is None:
         yield error(
             "CHK006",
@@ -55,19 +59,13 @@ def framework_fields(spec: MLPipeline, loaded: LoadedSpec) -> Iterator[Diagnosti
             loaded.locate(("model", "estimator")),
             f"use a class from the {model.framework} package, e.g. {model.framework}.…",
         )
-    for field in ("image", "command"):
-        if getattr(model, field) is not None:
+    for field in ("image", "command", "args"):
+        if getattr(model, field):
             yield error(
                 "CHK006",
                 f"model.{field} applies to framework custom only",
                 loaded.locate(("model", field), key=True),
             )
-    if model.args:
-        yield error(
-            "CHK006",
-            "model.args applies to framework custom only",
-            loaded.locate(("model", "args"), key=True),
-        )
 
 
 @rule
