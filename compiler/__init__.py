@@ -12,14 +12,20 @@ from compiler.api import (
 from compiler.diagnostics import Diagnostic, Location, Severity
 from compiler.errors import OutputConflictError, SpecopsError, TemplateError, UsageError
 from compiler.model import MLPipeline
+from compiler.platform import LoadedPlatform, Platform, load_platform
+from compiler.run import RunOptions, RunResult, run_pipeline
 
 __all__ = [
     "CompileOptions",
     "CompileResult",
     "Diagnostic",
     "Location",
+    "LoadedPlatform",
     "MLPipeline",
     "OutputConflictError",
+    "Platform",
+    "RunOptions",
+    "RunResult",
     "Severity",
     "SpecopsError",
     "TemplateError",
@@ -27,6 +33,8 @@ __all__ = [
     "ValidateResult",
     "__version__",
     "compile_specs",
+    "load_platform",
+    "run_pipeline",
     "validate",
     "validate_spec",
 ]
