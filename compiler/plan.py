@@ -92,7 +92,6 @@ class CiDefaults:
 class Defaults:
     """Platform-wide settings a spec does not choose (a platform.yaml may override them)."""
 
-    python_image: ImageRef = "python:3.11-slim"
     serving_resources: Resources = field(default_factory=lambda: Resources(cpu="1", memory="2Gi"))
     argocd_project: DnsLabel = "default"
     argocd_repo_url: RepoUri = "https://github.com/acme/ml-gitops.git"

@@ -34,7 +34,7 @@ CASES: list[list[str]] = [
     ["$.model.node_selector.pool"],
     ["$.metadata.labels"],
     ["$.data.target"],  # a field only the spec sets
-    ["$.defaults.python_image"],  # a built-in setting the platform overrides (grouped spelling)
+    ["$.defaults.kfp_base_image"],  # a built-in setting the platform overrides (grouped spelling)
     ["$.defaults.serving_resources"],  # merged over the built-in value
     ["$.defaults.ci.checkout"],  # only built in
 ]

@@ -232,7 +232,7 @@ def test_settings_reach_the_generated_files(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("setting", "path"),
     [
-        ("python_image: python", ("defaults", "python_image")),  # no tag: not reproducible
+        ("kfp_base_image: python", ("defaults", "kfp_base_image")),  # no tag: not reproducible
         ("explainer_image: 'ghcr.io/x:1 '", ("defaults", "explainer_image")),
         ("runbook_base_url: ftp://runbooks", ("defaults", "runbook_base_url")),
         ("argocd_repo_url: https://user:pw@github.com/acme/x.git", ("defaults", "argocd_repo_url")),
@@ -259,13 +259,13 @@ def test_settings_are_validated_strictly(tmp_path: Path, setting: str, path: Jso
 
 
 def test_a_setting_written_both_ways_is_reported(tmp_path: Path) -> None:
-    body = "defaults:\n  images: {python: python:3.12-slim}\n  python_image: python:3.11-slim\n"
+    body = "defaults:\n  images: {kfp_base: python:3.12-slim}\n  kfp_base_image: python:3.11-slim\n"
     platform, problems = load_platform(_platform(tmp_path, body))
     assert platform is not None
     (problem,) = problems
     assert (problem.code, problem.location.line) == ("PLT004", 5)
-    assert "defaults.images.python and defaults.python_image" in problem.message
-    assert set(ALIASES) >= {("python_image",), ("argocd_project",)}
+    assert "defaults.images.kfp_base and defaults.kfp_base_image" in problem.message
+    assert set(ALIASES) >= {("kfp_base_image",), ("argocd_project",)}
 
 
 # --- explain $.defaults ----------------------------------------------------------------------
@@ -306,14 +306,14 @@ def test_explain_of_a_grouped_spelling_and_of_a_mapping(tmp_path: Path) -> None:
 
 def test_explain_of_defaults_without_a_platform_and_with_env() -> None:
     spec = Path("specs/churn-classifier.yaml")
-    result = explain(ExplainOptions(spec, "$.defaults.python_image"))
+    result = explain(ExplainOptions(spec, "$.defaults.kfp_base_image"))
     assert result.explanation is not None
     (builtin,) = result.explanation.contributions
-    assert (builtin.layer, builtin.value) == (BUILTIN_LAYER, Defaults().python_image)
+    assert (builtin.layer, builtin.value) == (BUILTIN_LAYER, Defaults().kfp_base_image)
     with pytest.raises(UsageError, match="leave out --env"):
-        explain(ExplainOptions(spec, "$.defaults.python_image", "prod"))
-    with pytest.raises(UsageError, match="has no 'python_imag'"):
-        explain(ExplainOptions(spec, "$.defaults.python_imag"))
+        explain(ExplainOptions(spec, "$.defaults.kfp_base_image", "prod"))
+    with pytest.raises(UsageError, match="has no 'kfp_base_imag'"):
+        explain(ExplainOptions(spec, "$.defaults.kfp_base_imag"))
 
 
 # --- namespaces and model storage from the platform ------------------------------------------

@@ -43,13 +43,12 @@ from compiler.platform.merge import (
 if TYPE_CHECKING:
     from compiler.platform.load import LoadedPlatform
 
-ROOT = "defaults"  # the document's one key: paths read `$.defaults.python_image`
+ROOT = "defaults"  # the document's one key: paths read `$.defaults.kfp_base_image`
 BUILTIN_LAYER = "specops built-in"
 BUILTIN_LOCATION = Location("compiler/plan.py")
 PLATFORM_LAYER = "platform defaults"
 # Defaults field path -> its grouped spelling under platform.yaml `defaults:`.
 ALIASES: dict[JsonPath, JsonPath] = {
-    ("python_image",): ("images", "python"),
     ("kfp_base_image",): ("images", "kfp_base"),
     ("serving_resources",): ("environment", "resources"),
     ("argocd_repo_url",): ("gitops", "repo_url"),

@@ -3,7 +3,7 @@
 Without --env the path is into the spec (`$.model.resources.cpu`); with it, into one resolved
 environment (`$.replicas.min`, `$.argocd_project`). `$.deploy.environments[prod].replicas` is the
 same as `$.replicas` with `--env prod`. `$.defaults.…` is into the platform-wide settings
-templates see as `plan.defaults` (`$.defaults.python_image`, `$.defaults.ci.checkout.sha`): the
+templates see as `plan.defaults` (`$.defaults.kfp_base_image`, `$.defaults.ci.checkout.sha`): the
 built-in value, then the platform's.
 """
 

@@ -111,7 +111,6 @@ class TrainingDefaults(Strict):
 
 
 class Images(Strict):
-    python: ImageRef | None = Field(default=None, description="Base image of Python steps.")
     kfp_base: ImageRef | None = Field(default=None, description="Base image of KFP components.")
 
 
