@@ -70,12 +70,15 @@ def _walk(root: Path) -> list[Path]:
 
 
 def _declares_spec(path: Path) -> bool:
+    # The whole file, not a head: a long comment block must not hide a spec from validation.
     try:
         with path.open("rb") as handle:
-            head = handle.read(4096)
+            data = handle.read(MAX_SPEC_BYTES + 1)
     except OSError:
         return True  # let read_source report it
-    return _DECLARES_SPEC.search(head) is not None and _DECLARES_PLATFORM.search(head) is None
+    if len(data) > MAX_SPEC_BYTES:
+        return True  # let read_source report the size
+    return _DECLARES_SPEC.search(data) is not None and _DECLARES_PLATFORM.search(data) is None
 
 
 def read_source(path: Path) -> tuple[SourceFile | None, list[Diagnostic]]:

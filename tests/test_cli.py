@@ -184,3 +184,15 @@ def test_sarif_carries_the_policy_location(capsys: pytest.CaptureFixture[str]) -
     (related,) = result["relatedLocations"]
     assert related["physicalLocation"]["artifactLocation"]["uri"] == platform
     assert related["physicalLocation"]["region"]["startLine"] >= 1
+
+
+def test_directory_search_finds_a_spec_behind_a_long_comment(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    text = Path("tests/data/invalid/unknown-keys.yaml").read_text()
+    (tmp_path / "spec.yaml").write_text("# notes\n" * 2000 + text)
+    (tmp_path / "other.yaml").write_text("kind: ConfigMap\n")
+    code, out, _ = _run(capsys, "validate", str(tmp_path))
+    assert code == 1
+    assert "SPEC101" in out
+    assert out.endswith("1 spec checked: 2 error(s), 0 warning(s)\n")
