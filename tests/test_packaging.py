@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import sysconfig
 import venv
 import zipfile
 from pathlib import Path
@@ -38,9 +39,9 @@ def test_wheel_ships_templates_and_schemas(wheel: Path) -> None:
 
 def test_installed_wheel_compiles_from_another_directory(wheel: Path, tmp_path: Path) -> None:
     env_dir = tmp_path / "venv"
-    # Dependencies come from the surrounding environment; the package itself from the wheel.
-    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env_dir)
+    venv.EnvBuilder(with_pip=False).create(env_dir)
     python = env_dir / "bin" / "python"
+    _see_dependencies_of_this_interpreter(python)
     subprocess.run(
         [python, "-m", "pip", "install", "--no-deps", "-q", str(wheel)],
         check=True,
@@ -62,3 +63,19 @@ def test_installed_wheel_compiles_from_another_directory(wheel: Path, tmp_path: 
     assert proc.returncode == 0, proc.stderr
     assert "/_data/templates" in proc.stdout.splitlines()[0]
     assert (elsewhere / "build/model-cards/churn-classifier.md").is_file()
+
+
+def _see_dependencies_of_this_interpreter(python: Path) -> None:
+    """Let the new venv import what the running interpreter has installed, wheel package aside.
+
+    `system_site_packages` would expose the base interpreter, which lacks the dependencies when
+    the tests themselves run in a venv. A path line in a `.pth` file appends the directory
+    without running the `.pth` files inside it, so the editable install of specops stays hidden
+    and `compiler` comes from the wheel installed in the venv.
+    """
+    probe = [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]
+    venv_site = Path(
+        subprocess.run(probe, check=True, capture_output=True, text=True).stdout.strip()
+    )
+    outer = dict.fromkeys([sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]])
+    (venv_site / "specops-test-dependencies.pth").write_text("\n".join(outer) + "\n")
