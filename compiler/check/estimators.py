@@ -88,7 +88,7 @@ def _unknown_params(
             continue
         close = difflib.get_close_matches(name, chosen.params, n=3, cutoff=0.6)
         where = (
-            "the catalog" if chosen.source == "catalog" else f"{chosen.source} (estimators.extra)"
+            "the catalog" if chosen.source == "catalog" else f"estimators.extra in {chosen.source}"
         )
         yield error(
             "CHK006",
