@@ -55,7 +55,7 @@ def _not_allowed(
         if other != framework and path in allowed_estimators(other, extra):
             return error(
                 "CHK006",
-                f"estimator {path!r} is a {other} estimator, but model.framework is {framework}",
+                f"estimator {path!r} belongs to {other}, but model.framework is {framework}",
                 where,
                 f"set model.framework: {other}, or pick an estimator from {framework}",
             )

@@ -93,7 +93,7 @@ CORPUS: list[tuple[tuple[str, str, str, dict[str, Any]], tuple[str, str]]] = [
     (
         ("sklearn", "classification", "xgboost.XGBClassifier", {}),
         (
-            "estimator 'xgboost.XGBClassifier' is a xgboost estimator, "
+            "estimator 'xgboost.XGBClassifier' belongs to xgboost, "
             "but model.framework is sklearn",
             "set model.framework: xgboost, or pick an estimator from sklearn",
         ),
@@ -352,8 +352,7 @@ def test_platform_estimator_is_only_for_its_framework(tmp_path: Path) -> None:
     platform.write_text(PLATFORM, encoding="utf-8")
     data = spec_data("xgboost", "classification", "acme_ml.models.TunedForest", {})
     assert [m for m, _, _ in chk006(write_spec(tmp_path, data), platform)] == [
-        "estimator 'acme_ml.models.TunedForest' is a sklearn estimator, "
-        "but model.framework is xgboost"
+        "estimator 'acme_ml.models.TunedForest' belongs to sklearn, but model.framework is xgboost"
     ]
 
 
