@@ -29,6 +29,7 @@ from compiler.catalog.generate import (
     pinned_versions,
     version_mismatches,
 )
+from compiler.check import run_checks
 from compiler.loader import load
 from compiler.model import build_model
 from compiler.plan import build_plan
@@ -208,8 +209,6 @@ def test_no_uncatalogued_dotted_path_validates(framework: str, parts: list[str])
     assert loaded is not None, problems
     spec, problems = build_model(loaded)
     assert spec is not None, problems
-    from compiler.check import run_checks
-
     found = [d for d in run_checks(spec, loaded) if d.code == "CHK006"]
     entry = catalogued(framework).get(estimator)
     if entry is not None and entry.task == "regressor":
