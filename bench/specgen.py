@@ -9,7 +9,7 @@ import yaml
 
 FRAMEWORKS = [
     ("sklearn", "classification", "sklearn.ensemble.RandomForestClassifier"),
-    ("sklearn", "regression", "sklearn.linear_model.Ridge"),
+    ("sklearn", "regression", "sklearn.ensemble.RandomForestRegressor"),
     ("xgboost", "classification", "xgboost.XGBClassifier"),
     ("lightgbm", "regression", "lightgbm.LGBMRegressor"),
 ]

@@ -83,7 +83,8 @@ def validate_spec(path: Path, platform: LoadedPlatform | None = None) -> Validat
     if spec is None:
         return ValidatedSpec(shown, loaded, None, diagnostics)
     spec = fill_omitted(platform, spec, loaded)  # namespaces, model_uri the platform gives
-    diagnostics = run_checks(spec, loaded)
+    extra = platform.platform.estimators.entries(platform.path) if platform else ()
+    diagnostics = run_checks(spec, loaded, extra)
     if platform is not None:
         diagnostics += platform_diagnostics(platform, spec, loaded)
     return ValidatedSpec(shown, loaded, spec, diagnostics)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from compiler._version import __version__
+from compiler.catalog import Estimator, allowed_estimators
 from compiler.loader import LoadedSpec
 from compiler.model.spec import (
     Autoscaling,
@@ -170,6 +171,9 @@ class Plan:
     provenance: Provenance
     defaults: Defaults
     environments: tuple[ResolvedEnvironment, ...]
+    # The catalog entry of a built-in framework's estimator: the training component refuses
+    # any other class, and any parameter not listed, before it imports anything.
+    estimator: Estimator | None = None
 
     @property
     def name(self) -> str:
@@ -215,7 +219,15 @@ def build_plan(
     if platform is not None:
         resolved = tuple(_with_platform_env(r, platform_envs[r.name], defaults) for r in resolved)
     provenance = Provenance(loaded.source.path, loaded.source.sha256)
-    return Plan(spec, provenance, defaults, resolved)
+    return Plan(spec, provenance, defaults, resolved, _estimator(spec, platform))
+
+
+def _estimator(spec: MLPipeline, platform: LoadedPlatform | None) -> Estimator | None:
+    """The spec's catalog entry (None for framework custom; validation rejects the rest)."""
+    if spec.model.framework == "custom" or spec.model.estimator is None:
+        return None
+    extra = platform.platform.estimators.entries(platform.path) if platform else ()
+    return allowed_estimators(spec.model.framework, extra).get(spec.model.estimator)
 
 
 def _resolve_environment(

@@ -30,6 +30,7 @@ def test_wheel_ships_templates_and_schemas(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "compiler/_data/schemas/mlpipeline.v1.json" in names
     assert "compiler/_data/templates/model-card/target.yaml" in names
+    assert "compiler/catalog/estimators.json" in names
     templates = {n for n in (REPO / "templates").rglob("*") if n.is_file()}
     for path in templates:
         assert (

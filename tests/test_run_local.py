@@ -372,7 +372,8 @@ def _xgboost(spec: dict[str, Any]) -> None:
 
 
 def _lightgbm_regression(spec: dict[str, Any]) -> None:
-    params = {"n_estimators": 40, "verbose": -1, "random_state": 1}
+    # verbose is not an LGBMRegressor constructor parameter (only a **kwargs booster parameter)
+    params = {"n_estimators": 40, "random_state": 1}
     spec["model"].update(
         framework="lightgbm", task="regression", estimator="lightgbm.LGBMRegressor", params=params
     )

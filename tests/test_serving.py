@@ -106,7 +106,11 @@ def variant_texts() -> dict[str, str]:
     )
     boosted = spec_data("demand-forecast")
     boosted["metadata"]["name"] = "boosted"
-    boosted["model"].update(framework="xgboost", estimator="xgboost.XGBRegressor")
+    boosted["model"].update(
+        framework="xgboost",
+        estimator="xgboost.XGBRegressor",
+        params={"n_estimators": 500, "max_leaves": 63, "learning_rate": 0.03},  # xgboost's names
+    )
     boosted["monitoring"]["alerts"] = {"drift": True}  # only the last environment alerts
     custom = spec_data("vision-defects")
     custom["metadata"]["name"] = "vision-explained"

@@ -6,8 +6,9 @@ modules register themselves with `@rule` when this package is imported.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
+from compiler.catalog import Estimator
 from compiler.diagnostics import Diagnostic
 from compiler.loader import LoadedSpec
 from compiler.model.spec import MLPipeline
@@ -21,9 +22,13 @@ def rule(func: Rule) -> Rule:
     return func
 
 
-def run_checks(spec: MLPipeline, loaded: LoadedSpec) -> list[Diagnostic]:
-    """Every rule's findings for one spec."""
-    return [d for check in RULES for d in check(spec, loaded)]
+def run_checks(
+    spec: MLPipeline, loaded: LoadedSpec, extra_estimators: Sequence[Estimator] = ()
+) -> list[Diagnostic]:
+    """Every rule's findings for one spec; `extra_estimators` are the ones a platform adds to
+    the estimator catalog."""
+    found = [d for check in RULES for d in check(spec, loaded)]
+    return found + list(estimator_choice(spec, loaded, extra_estimators))
 
 
 def duplicates(names: list[str]) -> Iterator[tuple[int, str]]:
@@ -37,6 +42,7 @@ def duplicates(names: list[str]) -> Iterator[tuple[int, str]]:
 
 # they register rules
 from compiler.check import data, delivery, placement, secrets, training  # noqa: E402
+from compiler.check.estimators import estimator_choice  # noqa: E402
 
 __all__ = [
     "RULES",
@@ -44,6 +50,7 @@ __all__ = [
     "data",
     "delivery",
     "duplicates",
+    "estimator_choice",
     "placement",
     "rule",
     "run_checks",

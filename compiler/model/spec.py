@@ -145,9 +145,15 @@ class Model(Strict):
     task: Literal["classification", "regression"]
     estimator: DottedPath | None = Field(
         default=None,
-        description="Built-in frameworks: the estimator class, e.g. sklearn.linear_model.Ridge.",
+        description="Built-in frameworks: the estimator class, e.g. sklearn.linear_model.Ridge: "
+        "a classifier or regressor of the framework in specops' estimator catalog, or one the "
+        "platform adds (estimators.extra).",
     )
-    params: dict[Identifier, ParamValue] = Field(default_factory=dict, max_length=100)
+    params: dict[Identifier, ParamValue] = Field(
+        default_factory=dict,
+        max_length=100,
+        description="Constructor parameters of the estimator (names from the catalog).",
+    )
     image: ImageRef | None = Field(default=None, description="custom: the training image.")
     command: list[SafeStr] | None = Field(default=None, min_length=1, max_length=50)
     args: list[SafeStr] = Field(default_factory=list, max_length=100)

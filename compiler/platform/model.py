@@ -12,14 +12,17 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AfterValidator, Field, StringConstraints
 
+from compiler.catalog import Estimator
 from compiler.model.spec import Autoscaling, Canary, Replicas, Resources, Strict, Toleration
 from compiler.model.types import (
     DataUri,
     DnsLabel,
+    DottedPath,
     Duration,
     Email,
     FreeText,
     GitRef,
+    Identifier,
     ImageRef,
     LabelKey,
     LabelValue,
@@ -153,6 +156,38 @@ else:
     PlatformDefaults = with_settings(GroupedDefaults, "PlatformDefaults")
 
 
+# --- estimators ------------------------------------------------------------------------------
+
+
+class ExtraEstimator(Strict):
+    """A class the platform lets specs train, beyond the built-in estimator catalog."""
+
+    framework: Literal["sklearn", "xgboost", "lightgbm"]
+    class_: DottedPath = Field(alias="class", description="Its dotted import path.")
+    task: Literal["classifier", "regressor"]
+    params: list[Identifier] = Field(
+        default_factory=list,
+        max_length=200,
+        description="The constructor parameters a spec may set (the training step refuses others).",
+    )
+
+
+class EstimatorSettings(Strict):
+    extra: list[ExtraEstimator] = Field(
+        default_factory=list,
+        max_length=200,
+        description="Classes specs may use besides the built-in catalog (trusted: their code "
+        "runs in the training step).",
+    )
+
+    def entries(self, platform_file: str) -> tuple[Estimator, ...]:
+        """The extra classes as catalog entries, each recording which file added it."""
+        return tuple(
+            Estimator(e.class_, e.framework, e.task, tuple(sorted(set(e.params))), platform_file)
+            for e in self.extra
+        )
+
+
 # --- policies --------------------------------------------------------------------------------
 
 
@@ -223,3 +258,4 @@ class Platform(Strict):
     defaults: PlatformDefaults = Field(default_factory=PlatformDefaults)
     environments: list[PlatformEnvironment] = Field(default_factory=list, max_length=20)
     policies: Policies = Policies()
+    estimators: EstimatorSettings = EstimatorSettings()

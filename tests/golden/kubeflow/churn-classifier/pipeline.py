@@ -302,9 +302,26 @@ def train_model(
     split on it natively, so their booster alone takes the raw feature vector with codes in
     place of categories: that booster is what KServe's xgboost and lightgbm runtimes serve.
     """
+    import json
+
+    # Written in by specops from its estimator catalog: the one class this step may import and
+    # the constructor parameters a spec may set. Checked before anything is imported, so an
+    # estimator or params_json argument changed after compilation cannot run other code.
+    allowed = {'sklearn.ensemble.GradientBoostingClassifier': ['ccp_alpha', 'criterion', 'init', 'learning_rate', 'loss', 'max_depth', 'max_features', 'max_leaf_nodes', 'min_impurity_decrease', 'min_samples_leaf', 'min_samples_split', 'min_weight_fraction_leaf', 'n_estimators', 'n_iter_no_change', 'random_state', 'subsample', 'tol', 'validation_fraction', 'verbose', 'warm_start']}
+    if estimator not in allowed:
+        raise ValueError(
+            f"estimator {estimator!r} is not the catalogued estimator of this pipeline"
+            f" ({', '.join(allowed)}); specops compiles only estimator-catalog classes"
+        )
+    params = json.loads(params_json)  # JSON keeps 3 an int; a KFP dict parameter would not
+    unknown = sorted(set(params) - set(allowed[estimator]))
+    if unknown:
+        raise ValueError(
+            f"{', '.join(unknown)}: not a constructor parameter of {estimator} in the catalog"
+        )
+
     import importlib
     import importlib.metadata
-    import json
 
     import joblib
     import numpy as np
@@ -319,7 +336,6 @@ def train_model(
     categories = [n for n in features if kinds[n] == "category"]
     if not features:
         raise ValueError("no feature columns: declare int, float, bool or category columns")
-    params = json.loads(params_json)  # JSON keeps 3 an int; a KFP dict parameter would not
     module_name, _, class_name = estimator.rpartition(".")
     estimator_class = getattr(importlib.import_module(module_name), class_name)
     native = framework in ("xgboost", "lightgbm")

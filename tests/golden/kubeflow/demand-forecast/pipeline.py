@@ -326,9 +326,26 @@ def train_model(
     split on it natively, so their booster alone takes the raw feature vector with codes in
     place of categories: that booster is what KServe's xgboost and lightgbm runtimes serve.
     """
+    import json
+
+    # Written in by specops from its estimator catalog: the one class this step may import and
+    # the constructor parameters a spec may set. Checked before anything is imported, so an
+    # estimator or params_json argument changed after compilation cannot run other code.
+    allowed = {'lightgbm.LGBMRegressor': ['boosting_type', 'class_weight', 'colsample_bytree', 'importance_type', 'learning_rate', 'max_depth', 'min_child_samples', 'min_child_weight', 'min_split_gain', 'n_estimators', 'n_jobs', 'num_leaves', 'objective', 'random_state', 'reg_alpha', 'reg_lambda', 'subsample', 'subsample_for_bin', 'subsample_freq']}
+    if estimator not in allowed:
+        raise ValueError(
+            f"estimator {estimator!r} is not the catalogued estimator of this pipeline"
+            f" ({', '.join(allowed)}); specops compiles only estimator-catalog classes"
+        )
+    params = json.loads(params_json)  # JSON keeps 3 an int; a KFP dict parameter would not
+    unknown = sorted(set(params) - set(allowed[estimator]))
+    if unknown:
+        raise ValueError(
+            f"{', '.join(unknown)}: not a constructor parameter of {estimator} in the catalog"
+        )
+
     import importlib
     import importlib.metadata
-    import json
 
     import joblib
     import numpy as np
@@ -343,7 +360,6 @@ def train_model(
     categories = [n for n in features if kinds[n] == "category"]
     if not features:
         raise ValueError("no feature columns: declare int, float, bool or category columns")
-    params = json.loads(params_json)  # JSON keeps 3 an int; a KFP dict parameter would not
     module_name, _, class_name = estimator.rpartition(".")
     estimator_class = getattr(importlib.import_module(module_name), class_name)
     native = framework in ("xgboost", "lightgbm")
