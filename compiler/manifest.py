@@ -58,7 +58,7 @@ class ManifestError(SpecopsError):
     ) -> None:
         where = f"{file}:{line}:{column}" if line else file
         at = f" (at {format_json_path(json_path)})" if json_path else ""
-        kind = PurePosixPath(file).stem
+        kind = PurePosixPath(file).stem if file.endswith(".json") else "folder"
         super().__init__(
             f"{where}: not a specops {kind}: {problem}{at}",
             hint="the output folder is not trusted: restore .specops/ from git, "
