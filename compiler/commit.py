@@ -1,21 +1,18 @@
 """Changing the output folder safely: one writer at a time, no link followed, crash-recoverable.
 
-Everything below `--out` may have been planted by a pull request, so every directory is opened
-component by component with O_NOFOLLOW and files are created with O_EXCL under random names.
-A commit is recorded in `.specops/journal.json` before anything is staged (state "staging", so a
-crash leaves only temporaries to delete) and again before the first rename (state "committing",
-so the next run can finish the renames and prunes). The journal is validated like the manifest.
+Every file operation goes through `compiler.safefs`, which never follows a link. A commit is
+recorded in `.specops/journal.json` before anything is staged (state "staging": a crash leaves
+only temporaries to delete) and again before the first rename (state "committing": the next run
+finishes the renames and prunes). The journal is validated like the manifest.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import fcntl
 import json
 import os
 import re
-import secrets
 import sys
 import time
 from collections.abc import Iterator
@@ -25,6 +22,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from compiler import safefs
 from compiler.errors import SpecopsError
 from compiler.manifest import (
     MANIFEST_PATH,
@@ -36,24 +34,12 @@ from compiler.manifest import (
     read_document,
     validation_error,
 )
+from compiler.safefs import write_new  # one name, so tests can fail a write
 
 JOURNAL_PATH = f"{SPECOPS_DIR}/journal.json"
-TEMP_NAME = re.compile(r"^\..+\.[0-9a-f]{16}\.specops-tmp$")
 LOCK_TIMEOUT_ENV = "SPECOPS_LOCK_TIMEOUT"  # seconds a compile waits for another one to finish
 DEFAULT_LOCK_TIMEOUT = 300.0
 PAUSE_ENV = "SPECOPS_TEST_PAUSE_BEFORE_RENAME"  # lets the crash tests kill at a known rename
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
-_NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
-
-
-class UnsafeOutputError(SpecopsError):
-    """Writing would follow a symbolic link (or go through a non-directory) under `--out`."""
-
-    def __init__(self, *, out_dir: str, path: str, problem: str) -> None:
-        super().__init__(
-            f"refusing to write {out_dir}: {path} {problem}",
-            hint="remove the link: specops never writes through symbolic links in its output",
-        )
 
 
 class Rename(BaseModel):
@@ -89,109 +75,6 @@ class Commit:
     manifest_sha256: str = ""
 
 
-# --- directories and files without following links ----------------------------------------
-
-
-def open_dir(out_dir: Path, relative: str, *, create: bool) -> int:
-    """A descriptor of `out_dir/relative`, walked one component at a time with O_NOFOLLOW.
-
-    Returns -1 when a component is missing and `create` is false. Raises UnsafeOutputError when
-    a component is a symbolic link or not a directory.
-    """
-    fd = os.open(out_dir, os.O_RDONLY | os.O_DIRECTORY)  # --out itself is the user's choice
-    walked = PurePosixPath()
-    try:
-        for part in PurePosixPath(relative).parts:
-            walked /= part
-            if create:
-                with contextlib.suppress(FileExistsError):
-                    os.mkdir(part, 0o777, dir_fd=fd)
-            try:
-                child = os.open(part, _DIR_FLAGS, dir_fd=fd)
-            except FileNotFoundError:
-                if create:
-                    raise
-                os.close(fd)
-                return -1
-            except OSError as exc:
-                if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
-                    raise
-                raise UnsafeOutputError(
-                    out_dir=str(out_dir),
-                    path=walked.as_posix(),
-                    problem="is a symbolic link or not a directory",
-                ) from exc
-            os.close(fd)
-            fd = child
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
-
-
-@contextlib.contextmanager
-def dir_fd(out_dir: Path, relative: str, *, create: bool = False) -> Iterator[int]:
-    fd = open_dir(out_dir, relative, create=create)
-    try:
-        yield fd
-    finally:
-        if fd >= 0:
-            os.close(fd)
-
-
-def temp_name(relative: str) -> str:
-    """An unpredictable temporary beside `relative`, so nobody can plant a link there first."""
-    final = PurePosixPath(relative)
-    return final.with_name(f".{final.name}.{secrets.token_hex(8)}.specops-tmp").as_posix()
-
-
-def write_new(out_dir: Path, temp: str, data: bytes) -> None:
-    """Create `temp` exclusively (never through a link), write and fsync it."""
-    with dir_fd(out_dir, str(PurePosixPath(temp).parent), create=True) as parent:
-        fd = os.open(PurePosixPath(temp).name, _NEW_FILE_FLAGS, 0o666, dir_fd=parent)
-        try:
-            with os.fdopen(fd, "wb", closefd=False) as handle:
-                handle.write(data)
-            os.fsync(fd)
-        except BaseException:
-            os.unlink(PurePosixPath(temp).name, dir_fd=parent)
-            raise
-        finally:
-            os.close(fd)
-
-
-def _rename(out_dir: Path, temp: str, final: str) -> None:
-    with dir_fd(out_dir, str(PurePosixPath(final).parent)) as parent:
-        os.replace(
-            PurePosixPath(temp).name,
-            PurePosixPath(final).name,
-            src_dir_fd=parent,
-            dst_dir_fd=parent,
-        )
-
-
-def unlink(out_dir: Path, relative: str) -> None:
-    """Remove a file (never what a link points to); a missing file or directory is fine."""
-    with dir_fd(out_dir, str(PurePosixPath(relative).parent)) as parent:
-        if parent >= 0:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(PurePosixPath(relative).name, dir_fd=parent)
-
-
-def file_sha256(out_dir: Path, relative: str) -> str | None:
-    import hashlib
-
-    with dir_fd(out_dir, str(PurePosixPath(relative).parent)) as parent:
-        if parent < 0:
-            return None
-        try:
-            fd = os.open(PurePosixPath(relative).name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=parent)
-        except OSError:
-            return None
-        with os.fdopen(fd, "rb") as handle:
-            return hashlib.sha256(handle.read()).hexdigest()
-
-
 # --- the lock ------------------------------------------------------------------------------
 
 
@@ -205,7 +88,7 @@ def output_lock(out_dir: Path, *, exclusive: bool) -> Iterator[None]:
     """
     if exclusive:
         out_dir.mkdir(parents=True, exist_ok=True)
-    fd = open_dir(out_dir, SPECOPS_DIR, create=exclusive) if out_dir.is_dir() else -1
+    fd = safefs.open_dir(out_dir, SPECOPS_DIR, create=exclusive) if out_dir.is_dir() else -1
     if fd < 0:
         yield
         return
@@ -243,15 +126,15 @@ def _write_journal(commit: Commit, state: Literal["staging", "committing"]) -> N
         manifest_sha256=commit.manifest_sha256,
     )
     data = (json.dumps(journal.model_dump(), indent=1, sort_keys=True) + "\n").encode()
-    temp = temp_name(JOURNAL_PATH)
+    temp = safefs.temp_name(JOURNAL_PATH)
     try:
         write_new(commit.out_dir, temp, data)
-        _rename(commit.out_dir, temp, JOURNAL_PATH)
+        safefs.rename(commit.out_dir, temp, JOURNAL_PATH)
     except BaseException:
         with contextlib.suppress(OSError):
-            unlink(commit.out_dir, temp)
+            safefs.unlink(commit.out_dir, temp)
         raise
-    with dir_fd(commit.out_dir, SPECOPS_DIR) as specops:
+    with safefs.dir_fd(commit.out_dir, SPECOPS_DIR) as specops:
         os.fsync(specops)
 
 
@@ -311,7 +194,7 @@ def stage(commit: Commit, writes: list[tuple[str, bytes]]) -> None:
 
     On any error the temporaries are removed and the journal with them; the error propagates.
     """
-    commit.renames = [Rename(temp=temp_name(path), final=path) for path, _ in writes]
+    commit.renames = [Rename(temp=safefs.temp_name(path), final=path) for path, _ in writes]
     try:
         _write_journal(commit, "staging")
         for rename, (_, data) in zip(commit.renames, writes, strict=True):
@@ -338,56 +221,23 @@ def _finish(commit: Commit, pause_at: int = -1) -> None:
             sys.stderr.write(f"specops: paused before rename {index}\n")
             sys.stderr.flush()
             time.sleep(3600)
-        if _exists(commit.out_dir, rename.temp):
-            _rename(commit.out_dir, rename.temp, rename.final)
+        if safefs.exists(commit.out_dir, rename.temp):
+            safefs.rename(commit.out_dir, rename.temp, rename.final)
     for prune in commit.prunes:
-        if file_sha256(commit.out_dir, prune.path) == prune.sha256:
-            unlink(commit.out_dir, prune.path)
-            remove_empty_parents(commit.out_dir, prune.path)
+        if safefs.file_sha256(commit.out_dir, prune.path) == prune.sha256:
+            safefs.unlink(commit.out_dir, prune.path)
+            safefs.remove_empty_parents(commit.out_dir, prune.path)
 
 
 def _discard(commit: Commit) -> None:
     """Undo a commit that never reached its renames: drop its temporaries, then its journal."""
     for rename in commit.renames:
         with contextlib.suppress(OSError):
-            unlink(commit.out_dir, rename.temp)
+            safefs.unlink(commit.out_dir, rename.temp)
     with contextlib.suppress(OSError):
-        unlink(commit.out_dir, JOURNAL_PATH)
-
-
-def _exists(out_dir: Path, relative: str) -> bool:
-    with dir_fd(out_dir, str(PurePosixPath(relative).parent)) as parent:
-        if parent < 0:
-            return False
-        try:
-            os.stat(PurePosixPath(relative).name, dir_fd=parent, follow_symlinks=False)
-        except FileNotFoundError:
-            return False
-        return True
+        safefs.unlink(commit.out_dir, JOURNAL_PATH)
 
 
 def _pause_index() -> int:
     value = os.environ.get(PAUSE_ENV, "")
     return int(value) if value.isdigit() else -1
-
-
-def remove_empty_parents(out_dir: Path, relative: str) -> None:
-    parent = PurePosixPath(relative).parent
-    while parent != PurePosixPath("."):
-        with dir_fd(out_dir, str(parent.parent)) as fd:
-            try:
-                os.rmdir(parent.name, dir_fd=fd)
-            except OSError:
-                return  # still holds files (or is not ours to remove)
-        parent = parent.parent
-
-
-def stray_temporaries(out_dir: Path, directories: set[str]) -> list[str]:
-    """specops temporaries left in `directories` (relative to `out_dir`) by a crashed run."""
-    found: list[str] = []
-    for directory in sorted(directories):
-        with dir_fd(out_dir, directory) as fd:
-            if fd >= 0:
-                prefix = "" if directory in ("", ".") else f"{directory}/"
-                found += [f"{prefix}{n}" for n in os.listdir(fd) if TEMP_NAME.match(n)]
-    return sorted(found)

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from compiler import commit
+from compiler import commit, safefs
 from compiler._version import __version__
 from compiler.commit import JOURNAL_PATH, Commit, Prune, output_lock, read_journal, recover
 from compiler.errors import OutputConflictError, SpecopsError, UsageError
@@ -108,7 +108,7 @@ def plan_writes(out_dir: Path, files: list[RenderedFile], scope: Scope) -> Write
 
 
 def _hash_differs(out_dir: Path, path: str, entry: ManifestEntry) -> bool:
-    found = commit.file_sha256(out_dir, path)
+    found = safefs.file_sha256(out_dir, path)
     return found is not None and found != entry.sha256
 
 
@@ -117,8 +117,8 @@ def _find_leftovers(plan: WritePlan, paths: set[str]) -> None:
     if read_journal(plan.out_dir) is not None:
         plan.inconsistent.append(f"{JOURNAL_PATH}: a compile was interrupted; run compile")
     directories = {str(PurePosixPath(p).parent) for p in paths if path_problem(p) is None}
-    with contextlib.suppress(commit.UnsafeOutputError):  # a linked directory is a conflict
-        plan.temporaries = commit.stray_temporaries(plan.out_dir, {*directories, SPECOPS_DIR})
+    with contextlib.suppress(safefs.UnsafeOutputError):  # a linked directory is a conflict
+        plan.temporaries = safefs.stray_temporaries(plan.out_dir, {*directories, SPECOPS_DIR})
     plan.inconsistent += [
         f"{t}: a temporary left by an interrupted compile" for t in plan.temporaries
     ]
@@ -228,11 +228,13 @@ def apply_to_disk(plan: WritePlan) -> None:
     writes = sorted({**plan.new, **plan.changed}.items())
     if plan.manifest_changed:
         writes.append((MANIFEST_PATH, plan.manifest_bytes))  # last: it records what is on disk
+    if not (writes or plan.prune or plan.temporaries):
+        return  # nothing to change: no journal, no fsync
     change = Commit(plan.out_dir, manifest_sha256=sha256(plan.manifest_bytes))
     change.prunes = [Prune(path=p, sha256=plan.prune_sha256[p]) for p in plan.prune]
     try:
         for temp in plan.temporaries:
-            commit.unlink(plan.out_dir, temp)
+            safefs.unlink(plan.out_dir, temp)
         commit.stage(change, writes)
         commit.apply(change)
     except OSError as exc:

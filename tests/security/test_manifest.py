@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -208,9 +209,7 @@ PATH_CHARS = st.sampled_from(["a", "b", ".", "..", "/", "\\", "\x00", "\n", "~",
 @given(st.lists(PATH_CHARS, max_size=12).map("".join))
 def test_an_accepted_path_never_leaves_the_folder(path: str) -> None:
     if path_problem(path) is None:
-        root = Path("/srv/out")
-        joined = Path(root, path)
-        assert joined.resolve(strict=False).is_relative_to(root) or ".." not in path.split("/")
+        assert os.path.normpath(os.path.join("/srv/out", path)).startswith("/srv/out/")
         assert not path.startswith("/") and "\\" not in path and "\x00" not in path
         assert all(part not in ("", ".", "..") for part in path.split("/"))
 

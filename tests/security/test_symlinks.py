@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from compiler import commit
-from compiler.commit import UnsafeOutputError
+from compiler import safefs
+from compiler.safefs import UnsafeOutputError
 from tests.conftest import REPO
 from tests.security._support import compile_args, files, run_cli, temporaries, tree_hashes
 
@@ -129,20 +129,20 @@ def test_writer_refuses_a_link_that_appears_after_planning(tmp_path: Path, link:
     (out / link).parent.mkdir(parents=True, exist_ok=True)
     (out / link).symlink_to(victim)
     with pytest.raises(UnsafeOutputError, match=f"{link} is a symbolic link"):
-        commit.write_new(out, f"{link}/f.md", b"data")
+        safefs.write_new(out, f"{link}/f.md", b"data")
     assert list(victim.iterdir()) == []
 
 
 def test_temporary_names_are_unpredictable_and_created_exclusively(tmp_path: Path) -> None:
-    names = {commit.temp_name("a/b.md") for _ in range(100)}
+    names = {safefs.temp_name("a/b.md") for _ in range(100)}
     assert len(names) == 100
-    assert all(commit.TEMP_NAME.match(Path(n).name) for n in names)
+    assert all(safefs.TEMP_NAME.match(Path(n).name) for n in names)
     target = tmp_path / "victim.txt"
     target.write_text("precious\n")
-    taken = commit.temp_name("f.md")
+    taken = safefs.temp_name("f.md")
     (tmp_path / taken).symlink_to(target)
     with pytest.raises(FileExistsError):
-        commit.write_new(tmp_path, taken, b"data")
+        safefs.write_new(tmp_path, taken, b"data")
     assert target.read_text() == "precious\n"
 
 
