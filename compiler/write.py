@@ -199,17 +199,25 @@ def output_session(out_dir: Path, exclusive: bool, spec_paths: list[str]) -> Ite
     run holds the lock too long, ManifestError for a malformed journal.
     """
     refuse_unsafe_out(out_dir, spec_paths)
-    with output_lock(out_dir, exclusive=exclusive):
-        if exclusive:
-            recover(out_dir)
-        yield
+    if out_dir.exists() and not out_dir.is_dir():
+        raise SpecopsError(f"cannot use {out_dir} as the output directory: it is not a directory")
+    try:
+        with output_lock(out_dir, exclusive=exclusive):
+            if exclusive:
+                recover(out_dir)
+            yield
+    except OSError as exc:  # e.g. --out is a file, or a folder we may not read
+        raise SpecopsError(f"cannot use {out_dir} as the output directory: {exc}") from exc
 
 
 def refuse_unsafe_out(out_dir: Path, spec_paths: list[str]) -> None:
     """`--out` may not be the filesystem root, the home directory or a folder of specs."""
     resolved = out_dir.resolve()
     spec_dirs = {Path(p).resolve().parent for p in spec_paths}
-    if resolved in {Path(resolved.anchor), Path.home().resolve()} or resolved in spec_dirs:
+    forbidden = {Path(resolved.anchor)}
+    with contextlib.suppress(RuntimeError, KeyError):  # no home directory to protect
+        forbidden.add(Path.home().resolve())
+    if resolved in forbidden or resolved in spec_dirs:
         raise UsageError(
             problem=f"refusing to use {out_dir} as the output directory: it is "
             + ("a folder of specs" if resolved in spec_dirs else "the root or home directory"),

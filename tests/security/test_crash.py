@@ -12,14 +12,18 @@ import random
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bench.specgen import write_specs
-from compiler.commit import PAUSE_ENV
+from compiler.commit import PAUSE_ENV, read_journal
+from compiler.manifest import ManifestError
 from tests.security._support import compile_args, files, run_cli, spawn, temporaries, tree_hashes
 
 JOURNAL = ".specops/journal.json"
@@ -194,3 +198,34 @@ def test_hostile_journal_is_refused(
         assert first.startswith(f"specops: error: {out}/{JOURNAL}")
         assert first.endswith(f"not a specops journal: {problem}")
     assert tree_hashes(world.root) == before
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=16,
+)
+RENAME = st.fixed_dictionaries({"temp": st.text(max_size=40), "final": st.text(max_size=20)})
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.one_of(
+        JSON,
+        st.builds(lambda r: _journal(renames=r), st.lists(RENAME, max_size=3)),
+        st.builds(lambda s: _journal(state=s), JSON),
+    )
+)
+def test_any_journal_is_read_or_refused_never_crashes(value: object) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder)
+        (out / ".specops").mkdir()
+        (out / JOURNAL).write_text(json.dumps(value))
+        try:
+            journal = read_journal(out)
+        except ManifestError as exc:
+            assert exc.message.startswith(f"{out}/{JOURNAL}")
+        else:
+            assert journal is not None
+            for rename in journal.renames:
+                assert Path(out, rename.final).resolve().is_relative_to(out.resolve())

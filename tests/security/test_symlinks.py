@@ -171,3 +171,23 @@ def test_a_clean_compile_leaves_no_temporaries(
     assert _compile(world, capsys)[0] == 0
     assert temporaries(world / "out") == []
     assert ".specops/journal.json" not in files(world / "out")
+
+
+def test_out_that_is_a_file_is_a_clear_error(
+    world: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = world / "victim/keep.txt"
+    capsys.readouterr()
+    for extra in ([], ["--check"]):
+        assert run_cli(compile_args(world / "specs", out, *extra)) == 1
+        first = capsys.readouterr().err.splitlines()[0]
+        assert first.startswith(f"specops: error: cannot use {out} as the output directory: ")
+    assert out.read_text() == "precious\n"
+
+
+def test_out_check_without_a_home_directory_still_works(
+    world: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("HOME", raising=False)
+    monkeypatch.setattr("pwd.getpwuid", lambda uid: (_ for _ in ()).throw(KeyError(uid)))
+    assert _compile(world, capsys)[0] == 0
