@@ -183,11 +183,3 @@ def test_out_that_is_a_file_is_a_clear_error(
         first = capsys.readouterr().err.splitlines()[0]
         assert first.startswith(f"specops: error: cannot use {out} as the output directory: ")
     assert out.read_text() == "precious\n"
-
-
-def test_out_check_without_a_home_directory_still_works(
-    world: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("HOME", raising=False)
-    monkeypatch.setattr("pwd.getpwuid", lambda uid: (_ for _ in ()).throw(KeyError(uid)))
-    assert _compile(world, capsys)[0] == 0
