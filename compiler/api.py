@@ -19,7 +19,15 @@ from compiler.render import RenderedFile, Renderer
 from compiler.sources import discover, display_path, read_source
 from compiler.targets import builtin_templates, discover_targets, select_targets
 from compiler.verify import VerifyContext, verify_files
-from compiler.write import Scope, WritePlan, apply_to_disk, plan_writes, stale_report, unified_diff
+from compiler.write import (
+    Scope,
+    WritePlan,
+    apply_to_disk,
+    output_session,
+    plan_writes,
+    stale_report,
+    unified_diff,
+)
 
 Mode = Literal["write", "check", "diff"]
 
@@ -170,8 +178,10 @@ def compile_specs(options: CompileOptions) -> CompileResult:
         frozenset(s.path for s in validated.specs),
         tuple(display_path(p) for p in options.paths if p.is_dir()),
     )
-    result.write_plan = plan_writes(options.out_dir, files, scope)
-    _apply(result, result.write_plan, options.mode)
+    paths = [s.path for s in validated.specs]
+    with output_session(options.out_dir, options.mode == "write", paths):
+        result.write_plan = plan_writes(options.out_dir, files, scope)
+        _apply(result, result.write_plan, options.mode)
     return result
 
 

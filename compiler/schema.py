@@ -26,4 +26,3 @@ def model_schema_text(model: type[BaseModel], file_name: str) -> str:
 
 def schema_text() -> str:
     return model_schema_text(MLPipeline, SCHEMA_FILE)
-

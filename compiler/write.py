@@ -12,25 +12,24 @@ import contextlib
 import difflib
 import hashlib
 import json
-import os
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from compiler import commit, safefs
 from compiler._version import __version__
-from compiler.errors import OutputConflictError, SpecopsError
+from compiler.commit import JOURNAL_PATH, Commit, Prune, output_lock, read_journal, recover
+from compiler.errors import OutputConflictError, SpecopsError, UsageError
+from compiler.manifest import (
+    MANIFEST_PATH,
+    SPECOPS_DIR,
+    ManifestEntry,
+    path_problem,
+    read_manifest,
+)
 from compiler.render import RenderedFile
 
-MANIFEST_PATH = ".specops/manifest.json"
-
-
-@dataclass(frozen=True, slots=True)
-class ManifestEntry:
-    sha256: str
-    spec: str
-    spec_sha256: str
-    target: str
-    template: str
-    template_sha256: str
+__all__ = ["MANIFEST_PATH", "ManifestEntry", "SpecopsError", "read_manifest"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +61,9 @@ class WritePlan:
     manifest: dict[str, ManifestEntry] = field(default_factory=dict)
     manifest_bytes: bytes = b""
     old_manifest_bytes: bytes | None = None
+    inconsistent: list[str] = field(default_factory=list)  # what a crashed run left behind
+    temporaries: list[str] = field(default_factory=list)
+    prune_sha256: dict[str, str] = field(default_factory=dict)  # delete only these exact bytes
 
     @property
     def manifest_changed(self) -> bool:
@@ -70,27 +72,17 @@ class WritePlan:
     @property
     def is_current(self) -> bool:
         return not (
-            self.new or self.changed or self.prune or self.conflicts or self.manifest_changed
+            self.new
+            or self.changed
+            or self.prune
+            or self.conflicts
+            or self.manifest_changed
+            or self.inconsistent
         )
 
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def read_manifest(out_dir: Path) -> tuple[dict[str, ManifestEntry], bytes | None]:
-    path = out_dir / MANIFEST_PATH
-    if not path.is_file():
-        return {}, None
-    raw = path.read_bytes()
-    try:
-        files = json.loads(raw)["files"]
-        return {p: ManifestEntry(**entry) for p, entry in files.items()}, raw
-    except (ValueError, KeyError, TypeError) as exc:
-        raise SpecopsError(
-            f"{path} is not a specops manifest ({exc})",
-            hint="restore it from git, or remove the output directory",
-        ) from exc
 
 
 def plan_writes(out_dir: Path, files: list[RenderedFile], scope: Scope) -> WritePlan:
@@ -101,22 +93,45 @@ def plan_writes(out_dir: Path, files: list[RenderedFile], scope: Scope) -> Write
     for file in files:
         data = file.content.encode("utf-8")
         plan.manifest[file.path] = _entry(file, data)
+        if (problem := path_problem(file.path)) is not None:
+            plan.conflicts.append(f"{file.path}: the output path {problem}")
+            continue
         _classify(plan, file.path, data, owned.get(file.path))
     for path, entry in sorted(owned.items()):
         if scope.covers(entry) and path not in plan.manifest:
             _classify_prune(plan, path, entry)
+        elif not scope.covers(entry) and _hash_differs(out_dir, path, entry):
+            plan.inconsistent.append(f"{path}: its hash does not match {MANIFEST_PATH}")
     plan.manifest_bytes = _manifest_bytes(plan.manifest)
+    _find_leftovers(plan, {*owned, *(f.path for f in files)})
     return plan
+
+
+def _hash_differs(out_dir: Path, path: str, entry: ManifestEntry) -> bool:
+    found = safefs.file_sha256(out_dir, path)
+    return found is not None and found != entry.sha256
+
+
+def _find_leftovers(plan: WritePlan, paths: set[str]) -> None:
+    """A journal or temporaries a crashed run left (compile recovers; --check reports them)."""
+    if read_journal(plan.out_dir) is not None:
+        plan.inconsistent.append(f"{JOURNAL_PATH}: a compile was interrupted; run compile")
+    directories = {str(PurePosixPath(p).parent) for p in paths if path_problem(p) is None}
+    with contextlib.suppress(safefs.UnsafeOutputError):  # a linked directory is a conflict
+        plan.temporaries = safefs.stray_temporaries(plan.out_dir, {*directories, SPECOPS_DIR})
+    plan.inconsistent += [
+        f"{t}: a temporary left by an interrupted compile" for t in plan.temporaries
+    ]
 
 
 def _entry(file: RenderedFile, data: bytes) -> ManifestEntry:
     return ManifestEntry(
-        sha256(data),
-        file.spec_path,
-        file.spec_sha256,
-        file.target,
-        file.template,
-        file.template_sha256,
+        sha256=sha256(data),
+        spec=file.spec_path,
+        spec_sha256=file.spec_sha256,
+        target=file.target,
+        template=file.template,
+        template_sha256=file.template_sha256,
     )
 
 
@@ -162,12 +177,13 @@ def _classify_prune(plan: WritePlan, path: str, entry: ManifestEntry) -> None:
         )
     else:
         plan.prune.append(path)
+        plan.prune_sha256[path] = entry.sha256
 
 
 def _manifest_bytes(manifest: dict[str, ManifestEntry]) -> bytes:
     document = {
         "generator": f"specops {__version__}",
-        "files": {p: asdict(e) for p, e in sorted(manifest.items())},
+        "files": {p: e.model_dump() for p, e in sorted(manifest.items())},
     }
     return (json.dumps(document, indent=2, sort_keys=True) + "\n").encode()
 
@@ -175,46 +191,62 @@ def _manifest_bytes(manifest: dict[str, ManifestEntry]) -> bytes:
 # --- sinks -----------------------------------------------------------------------------------
 
 
-def apply_to_disk(plan: WritePlan) -> None:
-    """Write atomically: every file is staged beside its target before any is replaced.
+@contextlib.contextmanager
+def output_session(out_dir: Path, exclusive: bool, spec_paths: list[str]) -> Iterator[None]:
+    """Hold the output folder's lock for a plan and its sink; a writer first recovers a crash.
 
-    Raises OutputConflictError (nothing written) when the plan has conflicts.
+    Raises UsageError for an output folder specops must never own, SpecopsError when another
+    run holds the lock too long, ManifestError for a malformed journal.
+    """
+    refuse_unsafe_out(out_dir, spec_paths)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise SpecopsError(f"cannot use {out_dir} as the output directory: it is not a directory")
+    try:
+        with output_lock(out_dir, exclusive=exclusive):
+            if exclusive:
+                recover(out_dir)
+            yield
+    except OSError as exc:  # e.g. --out is a file, or a folder we may not read
+        raise SpecopsError(f"cannot use {out_dir} as the output directory: {exc}") from exc
+
+
+def refuse_unsafe_out(out_dir: Path, spec_paths: list[str]) -> None:
+    """`--out` may not be the filesystem root, the home directory or a folder of specs."""
+    resolved = out_dir.resolve()
+    spec_dirs = {Path(p).resolve().parent for p in spec_paths}
+    forbidden = {Path(resolved.anchor)}
+    with contextlib.suppress(RuntimeError, KeyError):  # no home directory to protect
+        forbidden.add(Path.home().resolve())
+    if resolved in forbidden or resolved in spec_dirs:
+        raise UsageError(
+            problem=f"refusing to use {out_dir} as the output directory: it is "
+            + ("a folder of specs" if resolved in spec_dirs else "the root or home directory"),
+            hint="compile into a folder of its own, e.g. --out build/",
+        )
+
+
+def apply_to_disk(plan: WritePlan) -> None:
+    """Stage every file, journal the commit, then rename; a crash is finished by the next run.
+
+    Raises OutputConflictError (nothing written) when the plan has conflicts, and SpecopsError
+    (nothing replaced, no temporary left) when staging fails, e.g. on a full disk.
     """
     if plan.conflicts:
         raise OutputConflictError(out_dir=str(plan.out_dir), conflicts=plan.conflicts)
-    staged: list[tuple[Path, Path]] = []
+    writes = sorted({**plan.new, **plan.changed}.items())
+    if plan.manifest_changed:
+        writes.append((MANIFEST_PATH, plan.manifest_bytes))  # last: it records what is on disk
+    if not (writes or plan.prune or plan.temporaries):
+        return  # nothing to change: no journal, no fsync
+    change = Commit(plan.out_dir, manifest_sha256=sha256(plan.manifest_bytes))
+    change.prunes = [Prune(path=p, sha256=plan.prune_sha256[p]) for p in plan.prune]
     try:
-        for relative, data in sorted({**plan.new, **plan.changed}.items()):
-            staged.append(_stage(plan.out_dir / relative, data))
-        if plan.manifest_changed:
-            staged.append(_stage(plan.out_dir / MANIFEST_PATH, plan.manifest_bytes))
+        for temp in plan.temporaries:
+            safefs.unlink(plan.out_dir, temp)
+        commit.stage(change, writes)
+        commit.apply(change)
     except OSError as exc:
-        for temp, _ in staged:
-            temp.unlink(missing_ok=True)
         raise SpecopsError(f"cannot write {plan.out_dir}: {exc}") from exc
-    for temp, final in staged:
-        os.replace(temp, final)
-    for relative in plan.prune:
-        (plan.out_dir / relative).unlink()
-        _remove_empty_parents(plan.out_dir, plan.out_dir / relative)
-
-
-def _stage(final: Path, data: bytes) -> tuple[Path, Path]:
-    final.parent.mkdir(parents=True, exist_ok=True)
-    temp = final.with_name(f".{final.name}.specops-{os.getpid()}.tmp")
-    with temp.open("wb") as handle:
-        handle.write(data)
-    return temp, final
-
-
-def _remove_empty_parents(root: Path, path: Path) -> None:
-    parent = path.parent
-    while parent != root and root in parent.parents:
-        with contextlib.suppress(OSError):
-            parent.rmdir()  # fails, and stops here, while the directory still has files
-        if parent.exists():
-            return
-        parent = parent.parent
 
 
 def stale_report(plan: WritePlan) -> list[str]:
@@ -223,6 +255,7 @@ def stale_report(plan: WritePlan) -> list[str]:
     lines += [f"stale:   {p}" for p in sorted(plan.changed)]
     lines += [f"extra:   {p}" for p in plan.prune]
     lines += [f"blocked: {c}" for c in plan.conflicts]
+    lines += [f"inconsistent: {c}" for c in plan.inconsistent]
     if plan.manifest_changed and not lines:
         lines.append(f"stale:   {MANIFEST_PATH}")
     return lines

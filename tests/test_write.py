@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler import write
+from compiler import commit, write
 from compiler.api import CompileOptions, compile_specs
 from compiler.errors import OutputConflictError
 from tests.conftest import REPO
@@ -140,16 +140,16 @@ def test_failed_write_leaves_previous_output_untouched(
     before = _snapshot(out)
     for spec in specs.glob("*.yaml"):
         spec.write_text(spec.read_text().replace("description: ", "description: Changed. "))
-    real_stage = write._stage
+    real_write = commit.write_new
     calls = {"n": 0}
 
-    def failing_stage(final: Path, data: bytes) -> tuple[Path, Path]:
+    def failing_write(out_dir: Path, temp: str, data: bytes) -> None:
         calls["n"] += 1
         if calls["n"] == 3:
             raise OSError(28, "No space left on device")
-        return real_stage(final, data)
+        real_write(out_dir, temp, data)
 
-    monkeypatch.setattr(write, "_stage", failing_stage)
+    monkeypatch.setattr(commit, "write_new", failing_write)
     with pytest.raises(write.SpecopsError, match="No space left"):
         _compile(specs, out)
     assert _snapshot(out) == before  # no file replaced, no temp file left behind

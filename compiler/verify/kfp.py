@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from compiler.render import RenderedFile
 
 
-
 def _problem(file: RenderedFile, code: str, message: str) -> Diagnostic:
     return error(code, message, file_location(file), hint=f"template {file.template}")
 
