@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import tomllib
 import warnings
 
 import pytest
@@ -49,10 +50,11 @@ def test_catalog_has_no_drift() -> None:
     else:
         with pytest.raises(VersionMismatchError):
             build_catalog()
-        pytest.skip(
-            "catalog drift NOT checked: the installed libraries are not the pinned versions ("
+        pytest.fail(
+            "catalog drift cannot be checked: the installed libraries are not the pinned versions ("
             + "; ".join(mismatches)
-            + "); set SPECOPS_CATALOG_PYTHON to a Python that has them"
+            + "); install them with pip install -e '.[test]', or set SPECOPS_CATALOG_PYTHON to a "
+            "Python that has them"
         )
     assert text == CATALOG_FILE.read_text(encoding="utf-8"), (
         "compiler/catalog/estimators.json is stale: run python -m compiler.catalog.generate --write"
@@ -90,3 +92,11 @@ def test_reading_the_catalog_imports_no_framework() -> None:
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
     )
     assert proc.stdout.strip() == "[]"
+
+
+def test_run_extra_installs_exactly_the_pinned_estimator_libraries() -> None:
+    """`pip install 'specops[run]'` trains with the versions the catalog and the cluster use."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+    wanted = {f"{name}=={version}" for name, version in pinned_versions().items()}
+    assert wanted <= set(extras["run"])
