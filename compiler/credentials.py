@@ -50,6 +50,7 @@ MIN_ENTROPY_LENGTH = 20  # shorter random words are too often ids, hashes or tag
 _NOT_CREDENTIALS = (IPPublicDetector,)  # an address is not a secret
 _DIGEST_TEXT = re.compile(r"sha256:[a-f0-9]{64}")
 _HEX = re.compile(r"[a-f0-9]+")
+_PREFIX = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{3}")
 _HEX_KIND = HexHighEntropyString.secret_type
 _SECRET_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")  # the shape of model.types.SecretName
 _KEY_NAME = re.compile(DENYLIST_REGEX, re.IGNORECASE)
@@ -76,8 +77,9 @@ class Located:
 
 
 def redact(secret: str) -> str:
-    """At most a 4-character prefix of a long secret: enough to recognise, not to use."""
-    return f"{secret[:4]}…" if len(secret) >= 16 else "…"
+    """At most a 4-character prefix of a long secret (`ghp_…`): enough to recognise, not to
+    use; none when the prefix is not a token's own (`://u…` would show a user name)."""
+    return f"{secret[:4]}…" if len(secret) >= 16 and _PREFIX.match(secret) else "…"
 
 
 def safe_repr(value: str) -> str:
@@ -104,8 +106,10 @@ class _Detectors:
             Base64HighEntropyString(),
             HexHighEntropyString(),
         ]
-        charset = re.escape(self.entropy[0].charset)
-        self.words = re.compile(f"[{charset}]{{{MIN_ENTROPY_LENGTH},}}")
+        # Words of the base64 alphabet; detect-secrets only looks inside quotes, which YAML
+        # values do not have. `=` is padding at a word's end and a backslash is not base64, so
+        # `name=VALUE` and escaped newlines split words instead of making a random-looking one.
+        self.words = re.compile(f"[A-Za-z0-9+/_-]{{{MIN_ENTROPY_LENGTH},}}={{0,2}}")
 
 
 @functools.cache
@@ -114,10 +118,9 @@ def detectors() -> _Detectors:
 
 
 # Every detector's match contains one of these (a long word, a URL's `://`, a JWT's `eyJ`, a
-# Slack `xox`, or a keyword's stem): a string without any is skipped. tests/security checks it.
-_MAYBE = re.compile(
-    r"[A-Za-z0-9_+/=-]{11,}|://|eyJ|xox|PuTTY|(?i:key|pass|pwd|secret|token|contras)"
-)
+# Slack `xox`, or a keyword's stem): a string without any is skipped. Unicode `\w`, since the
+# plugins' `\d` matches any digit. tests/security checks it against every plugin's patterns.
+_MAYBE = re.compile(r"[\w+/=-]{11,}|(?i:://|eyJ|xox|putty|key|pass|pwd|secret|token|contras)")
 
 
 def find_in_text(text: str, *, hex_is_digest: bool = False) -> list[Finding]:
@@ -133,6 +136,16 @@ def _find(text: str) -> tuple[Finding, ...]:
     if not _MAYBE.search(text):
         return ()
     return tuple(dict.fromkeys([*_formats(text), *_assignments(text), *_high_entropy(text)]))
+
+
+def find_in_output(text: str) -> list[tuple[int, Finding]]:
+    """(line number, finding) for each credential in a generated file. Hex words are hashes
+    there: outputs record spec, template and action-pin digests by design."""
+    return [
+        (number, finding)
+        for number, line in enumerate(text.splitlines(), 1)
+        for finding in find_in_text(line, hex_is_digest=True)
+    ]
 
 
 def find_in_pair(key: str, value: Any) -> list[Finding]:
@@ -194,12 +207,24 @@ def _strings(data: Any) -> Iterator[tuple[JsonPath, bool, str, str | None]]:
 
 
 def _formats(text: str) -> list[Finding]:
-    return [
-        Finding(d.secret_type, secret)
-        for d in detectors().formats
-        for secret in d.analyze_string(text)
-        if secret
+    found = []
+    for detector in detectors().formats:
+        secrets = [s for s in detector.analyze_string(text) if s]  # the plugin's own checks
+        if secrets:
+            found += [Finding(detector.secret_type, m) for m in _whole(detector, text, secrets)]
+    return found
+
+
+def _whole(detector: RegexBasedDetector, text: str, secrets: list[str]) -> list[str]:
+    """The whole matches that hold `secrets`: some plugins report only a group of their match
+    (GitHub's `ghp`), which is too little to redact."""
+    matches = [
+        match.group(0).strip()
+        for regex in detector.denylist
+        for match in regex.finditer(text)
+        if any(secret in match.group(0) for secret in secrets)
     ]
+    return matches or secrets
 
 
 def _assignments(text: str) -> list[Finding]:

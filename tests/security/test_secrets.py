@@ -9,15 +9,23 @@ from __future__ import annotations
 import base64
 import json
 import random
+import re
 import string
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from detect_secrets.plugins.base import RegexBasedDetector
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from compiler.api import validate
+from compiler.credentials import detectors, find_in_output, find_in_text, safe_repr
 from compiler.diagnostics import Diagnostic
 from compiler.platform import load_platform
+from tests.conftest import REPO
 
 _RANDOM = random.Random(20261201)
 ALNUM = string.ascii_letters + string.digits
@@ -150,7 +158,7 @@ LEAKS = [
         AWS_SECRET[:4] + "…",
         secret=AWS_SECRET,
     ),
-    Leak("github-classic", "ghp_" + rand(36), "param-key", "GitHub Token"),
+    Leak("github-classic", "ghp_" + rand(36), "param-key", "GitHub Token", "ghp_…"),
     Leak(
         "github-fine-grained",
         f"github_pat_{rand(22)}_{rand(59)}",
@@ -158,7 +166,7 @@ LEAKS = [
         "GitHub Fine-grained Token",
         "gith…",
     ),
-    Leak("gitlab", "glpat-" + rand(20), "label", "GitLab Token"),
+    Leak("gitlab", "glpat-" + rand(20), "label", "GitLab Token", "glpa…"),
     Leak(
         "postgres-uri",
         "postgres://u:p4ss-w0rd@db.internal/prod",
@@ -222,7 +230,7 @@ LEAKS = [
         secret=PRIVATE_KEY.splitlines()[1],
     ),
     Leak("jwt", JWT, "param", "JSON Web Token", JWT[:4] + "…"),
-    Leak("platform-github", "ghp_" + rand(36), "platform-label", "GitHub Token"),
+    Leak("platform-github", "ghp_" + rand(36), "platform-label", "GitHub Token", "ghp_…"),
     Leak(
         "platform-uri",
         "https://admin:Tr0ub4dor@runbooks.acme.io/ml",
@@ -287,3 +295,150 @@ def test_no_diagnostic_echoes_the_credential(leak: Leak, tmp_path: Path) -> None
         shown = f"{diagnostic.message}\n{diagnostic.hint or ''}"
         assert leak.hidden not in shown
         assert leak.hidden[4:] not in shown  # not even past a prefix
+
+
+# --- what must not trip it -------------------------------------------------------------------
+
+DIGEST = "sha256:" + rand(64, HEX)
+BENIGN = {
+    "sha256-digest-field": ("      version: v1", f"      sha256: {DIGEST}"),
+    "sha256-digest-param": ("    C: 1.0", f'    checksum: "{DIGEST}"'),
+    "git-revision": ("\ndata:\n", f"\ncode:\n  revision: {rand(40, HEX)}\ndata:\n"),
+    "long-version-label": (
+        "      version: v1",
+        "      version: 2026.11.01-weekly_snapshot-store-v3",
+    ),
+    # A number is not a credential, whatever its name; a string under such a name would be.
+    "password-min-length-param": ("    C: 1.0", "    password_min_length: 8"),
+    "prose-about-passwords": (
+        "  description: Scores churn.",
+        "  description: "
+        + json.dumps(
+            "Scores login risk. The password: field of each event is never read, "
+            "and API keys or secret tokens are out of scope."
+        ),
+    ),
+    "secret-reference": (
+        "    C: 1.0",
+        "    C: 1.0\n  secrets: [{env: DB_PASSWORD, secret: db-password, key: password}]",
+    ),
+}
+
+
+@pytest.mark.parametrize("change", BENIGN.values(), ids=list(BENIGN))
+def test_benign_values_validate_cleanly(change: tuple[str, str], tmp_path: Path) -> None:
+    old, new = change
+    assert old in SPEC
+    path = tmp_path / "benign.yaml"
+    path.write_text(SPEC.replace(old, new), encoding="utf-8")
+    assert validate([path]).diagnostics == []
+
+
+def test_platform_references_and_digests_are_not_credentials(tmp_path: Path) -> None:
+    path = tmp_path / "platform.yaml"
+    path.write_text(
+        PLATFORM
+        + f'  images: {{kfp_base: "python:3.11-slim@{DIGEST}"}}\n'
+        + "  kfp: {host_secret: KFP_HOST}\n",
+        encoding="utf-8",
+    )
+    assert load_platform(path)[1] == []
+
+
+BUNDLED_SPECS = [
+    REPO / "specs",
+    REPO / "tests" / "data" / "valid",
+    REPO / "tests" / "platform_fixtures" / "specs",
+    *sorted((REPO / "tests" / "platform_fixtures" / "policies").glob("*.yaml")),
+]
+BUNDLED_PLATFORMS = [
+    REPO / "specs" / "platform" / "platform.yaml",
+    REPO / "tests" / "platform_fixtures" / "platform.yaml",
+]
+
+
+def test_no_bundled_spec_or_platform_looks_like_a_credential() -> None:
+    found = validate(BUNDLED_SPECS).diagnostics
+    for platform in BUNDLED_PLATFORMS:
+        found += load_platform(platform)[1]
+    assert [d for d in found if d.code == "SEC001"] == []
+    assert len(validate(BUNDLED_SPECS).specs) > 10  # the scan saw them all
+
+
+# --- generated output ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    out = tmp_path_factory.mktemp("out")
+    result = subprocess.run(
+        [sys.executable, "-m", "compiler", "compile", "specs/", "--out", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return {
+        path.relative_to(out).as_posix(): path.read_text(encoding="utf-8")
+        for path in sorted(out.rglob("*"))
+        if path.is_file()
+    }
+
+
+def test_no_generated_file_holds_a_credential(generated: dict[str, str]) -> None:
+    targets = {name.split("/")[0] for name in generated}
+    assert {".github", "argocd", "deploy", "kubeflow", "model-cards"} <= targets
+    found = {name: find_in_output(text) for name, text in generated.items()}
+    assert {name: hits for name, hits in found.items() if hits} == {}
+
+
+def test_the_output_scan_would_see_a_credential(generated: dict[str, str]) -> None:
+    name, text = next(iter(generated.items()))
+    leaked = text + f"\nenv: {{TOKEN: {LEAKS[3].value}}}\n"
+    hits = find_in_output(leaked)
+    assert {line for line, _ in hits} == {len(leaked.splitlines())}, name
+    assert "GitHub Token" in {finding.kind for _, finding in hits}
+
+
+# --- properties ------------------------------------------------------------------------------
+
+FORMATS = [
+    (detector, pattern)
+    for detector in detectors().formats
+    for pattern in detector.denylist
+    if "(?<" not in pattern.pattern  # hypothesis cannot generate from lookbehinds
+]
+
+
+@pytest.mark.parametrize(
+    ("detector", "pattern"), FORMATS, ids=lambda x: getattr(x, "secret_type", "")
+)
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_the_quick_prefilter_never_hides_what_a_detector_finds(
+    detector: RegexBasedDetector, pattern: re.Pattern[str], data: st.DataObject
+) -> None:
+    text = data.draw(st.from_regex(pattern, fullmatch=True).filter(lambda t: "\n" not in t))
+    if any(detector.analyze_string(text)):
+        assert any(f.kind == detector.secret_type for f in find_in_text(text))
+
+
+PROSE = "the model scores churn from tenure plan support tickets password secret key token api "
+PROSE += "login account rotation weekly field is never read: and, of a an in 30 days."
+WORDS = st.sampled_from(PROSE.split(" "))
+
+
+@settings(max_examples=60, deadline=None)
+@given(words=st.lists(WORDS, min_size=1, max_size=40))
+def test_ordinary_prose_is_not_a_credential(words: list[str]) -> None:
+    assert find_in_text(" ".join(words)) == []
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    token=st.from_regex(r"ghp_[A-Za-z0-9]{36}|hf_[A-Za-z]{34}|npm_[A-Za-z0-9]{36}", fullmatch=True)
+)
+def test_a_redacted_value_never_holds_the_token(token: str) -> None:
+    shown = safe_repr(f"--token {token} --verbose")
+    assert token not in shown and token[4:] not in shown
