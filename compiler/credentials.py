@@ -50,6 +50,7 @@ MIN_ENTROPY_LENGTH = 20  # shorter random words are too often ids, hashes or tag
 _NOT_CREDENTIALS = (IPPublicDetector,)  # an address is not a secret
 _DIGEST_TEXT = re.compile(r"sha256:[a-f0-9]{64}")
 _HEX = re.compile(r"[a-f0-9]+")
+_USERINFO = re.compile(r"://[^/@\s]+@")
 _PREFIX = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{3}")
 _HEX_KIND = HexHighEntropyString.secret_type
 _SECRET_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")  # the shape of model.types.SecretName
@@ -87,7 +88,9 @@ def safe_repr(value: str) -> str:
     found = find_in_text(value)
     shown = value
     for finding in found:
-        shown = shown.replace(finding.secret, finding.redacted)
+        # a URI's user info keeps its delimiters: `https://…@host/x`
+        stand_in = "://…@" if _USERINFO.fullmatch(finding.secret) else finding.redacted
+        shown = shown.replace(finding.secret, stand_in)
     if any("…" not in f.secret for f in find_in_text(shown)):  # a plugin reported part of one
         shown = found[0].redacted
     return repr(shown)
