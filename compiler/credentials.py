@@ -53,6 +53,7 @@ _HEX = re.compile(r"[a-f0-9]+")
 _USERINFO = re.compile(r"://[^/@\s]+@")
 _PREFIX = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{3}")
 _HEX_KIND = HexHighEntropyString.secret_type
+_OPAQUE = frozenset({KeywordDetector.secret_type, Base64HighEntropyString.secret_type, _HEX_KIND})
 _SECRET_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")  # the shape of model.types.SecretName
 _KEY_NAME = re.compile(DENYLIST_REGEX, re.IGNORECASE)
 # Inside a value only `name = secret` and `name: "secret"` count (`name: words` is prose); the
@@ -67,7 +68,8 @@ class Finding:
 
     @property
     def redacted(self) -> str:
-        return redact(self.secret)
+        """A format's prefix is the issuer's (`ghp_`); a password's or random word's is not."""
+        return "…" if self.kind in _OPAQUE else redact(self.secret)
 
 
 @dataclass(frozen=True, slots=True)
