@@ -81,6 +81,11 @@ defaults:
 PLACES = {
     "param": ("    C: 1.0", "    note: {value}", ("model", "params", "note")),
     "param-key": ("    C: 1.0", "    {key}: 1", ("model", "params", "{key}")),
+    "param-named-password": (
+        "    C: 1.0",
+        "    db_password: {value}",
+        ("model", "params", "db_password"),
+    ),
     "label": (
         "  labels: {tier: gold}",
         "  labels: {tier: {value}}",
@@ -187,6 +192,12 @@ LEAKS = [
         "param",
         "Secret Keyword",
         secret="Tr0ub4dor-horse",
+    ),
+    Leak(
+        "string-under-a-password-key",
+        "correct-horse-battery",
+        "param-named-password",
+        "Secret Keyword",
     ),
     Leak("openai-project", "sk-proj-" + rand(48), "param", "OpenAI Project Key", "sk-p…"),
     Leak("stripe", "sk_live_" + rand(24), "param-key", "Stripe Access Key", "sk_l…"),
