@@ -334,6 +334,25 @@ BENIGN = {
 }
 
 
+ORDINARY = [
+    "gs://acme-ml-data/churn/2026/11/01/customers_snapshot_v3.parquet",
+    "s3://acme-warehouse/sales/daily/region=emea/part-0001.parquet",
+    "https://github.com/acme/ml-platform-pipelines/tree/main/components/feature_store",
+    "registry.acme.io/ml/training-images/sklearn-gpu:2026.11.01-cuda12.4-py3.11",
+    f"ghcr.io/acme/train@{DIGEST}",
+    "sklearn.ensemble.HistGradientBoostingClassifier",
+    "nvidia.com/gpu.product=NVIDIA-A100-SXM4-80GB",
+    "team-growth-analytics-churn-prediction-v2",
+    "${{ secrets.KFP_HOST }}",
+    "password_min_length",
+]
+
+
+@pytest.mark.parametrize("text", ORDINARY)
+def test_ordinary_values_are_not_credentials(text: str) -> None:
+    assert find_in_text(text) == []
+
+
 @pytest.mark.parametrize("change", BENIGN.values(), ids=list(BENIGN))
 def test_benign_values_validate_cleanly(change: tuple[str, str], tmp_path: Path) -> None:
     old, new = change
