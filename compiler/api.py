@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Literal
 
 from compiler.check import run_checks
+from compiler.check.secrets import spec_secrets
 from compiler.diagnostics import Diagnostic, error, has_errors
 from compiler.errors import UsageError
 from compiler.loader import LoadedSpec, load
@@ -87,12 +88,13 @@ def validate_spec(path: Path, platform: LoadedPlatform | None = None) -> Validat
     loaded, diagnostics = load(source)
     if loaded is None:
         return ValidatedSpec(shown, None, None, diagnostics)
+    found = spec_secrets(loaded)  # needs no model: reported even when the model fails
     spec, diagnostics = build_model(loaded)
     if spec is None:
-        return ValidatedSpec(shown, loaded, None, diagnostics)
+        return ValidatedSpec(shown, loaded, None, [*found, *diagnostics])
     spec = fill_omitted(platform, spec, loaded)  # namespaces, model_uri the platform gives
     extra = platform.platform.estimators.entries(platform.path) if platform else ()
-    diagnostics = run_checks(spec, loaded, extra)
+    diagnostics = [*found, *run_checks(spec, loaded, extra)]
     if platform is not None:
         diagnostics += platform_diagnostics(platform, spec, loaded)
     return ValidatedSpec(shown, loaded, spec, diagnostics)

@@ -183,10 +183,12 @@ class SpecLoader(_BaseLoader):  # type: ignore[misc]
             key = self.key(key_event, path, depth)
             child = (*path, key)
             if key in result:
+                from compiler.credentials import safe_repr  # detect-secrets: only when needed
+
                 first = self.keys[child]
                 self.report(
                     "YAML007",
-                    f"duplicate key {key!r} (first defined at line {first[0]})",
+                    f"duplicate key {safe_repr(str(key))} (first defined at line {first[0]})",
                     key_event,
                     child,
                     "remove one of the two entries",

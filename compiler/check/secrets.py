@@ -1,46 +1,47 @@
-"""No credential is ever written into a spec: reference Secrets by name."""
+"""No credential is ever written into a spec: reference Secrets by name (SEC001).
+
+The scan runs on the loaded data, before the model, so that a spec with a credential and a typo
+reports both; `compiler.credentials` does the finding with detect-secrets.
+"""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
-from typing import Any
+import functools
+import typing
 
-from compiler.check import rule
-from compiler.diagnostics import Diagnostic, JsonPath, error
+from compiler.credentials import DIGEST, REFERENCE, secret_diagnostics
+from compiler.diagnostics import Diagnostic, JsonPath
 from compiler.loader import LoadedSpec
+from compiler.model import types
 from compiler.model.spec import MLPipeline
+from compiler.typed_paths import typed_paths
 
-# A value that looks like a credential must never be committed in a spec.
-_SECRET_VALUE = re.compile(
-    r"AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|glpat-[A-Za-z0-9_-]{20}|xox[abprs]-[A-Za-z0-9-]+"
-    r"|-----BEGIN [A-Z ]*PRIVATE KEY|eyJ[A-Za-z0-9_-]{10,}\.eyJ|sk-[A-Za-z0-9]{32,}"
-)
-
-
-_SECRET_KEY = re.compile(r"(?i)(password|passwd|secret|token|api_?key|credential)")
-
-
-@rule
-def no_inline_secrets(spec: MLPipeline, loaded: LoadedSpec) -> Iterator[Diagnostic]:
-    for path, value in _strings(loaded.data, ()):
-        key = str(path[-1]) if path else ""
-        looks_secret = _SECRET_VALUE.search(value) is not None
-        if looks_secret or (_SECRET_KEY.search(key) and path[:2] == ("model", "params")):
-            yield error(
-                "SEC001",
-                "this looks like a credential written into the spec",
-                loaded.locate(path),
-                "store it in a Kubernetes Secret and reference it by name under model.secrets",
-            )
+HINT = "store it in a Kubernetes Secret and reference it by name under model.secrets"
+# Values of these types have a fixed shape: a hash, or the name of something (a Secret, an env
+# variable, a Kubernetes object), never a password.
+ROLE_TYPES = {
+    DIGEST: (types.Sha256, types.GitRevision),
+    REFERENCE: (types.SecretName, types.EnvVarName, types.DnsLabel),
+}
 
 
-def _strings(node: Any, path: JsonPath) -> Iterator[tuple[JsonPath, str]]:
-    if isinstance(node, str):
-        yield path, node
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            yield from _strings(value, (*path, key))
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield from _strings(value, (*path, index))
+def spec_secrets(loaded: LoadedSpec) -> list[Diagnostic]:
+    """SEC001 for every credential in a spec's keys and values."""
+    return secret_diagnostics(loaded, spec_roles(), "spec", HINT)
+
+
+@functools.cache
+def spec_roles() -> dict[JsonPath, str]:
+    return typed_paths(MLPipeline, role_patterns())
+
+
+@functools.cache
+def role_patterns() -> dict[str, str]:
+    """`{a type's string pattern: its role}`, the form `typed_paths` matches types by."""
+    return {
+        str(item.pattern): role
+        for role, annotated in ROLE_TYPES.items()
+        for tp in annotated
+        for item in typing.get_args(tp)[1:]
+        if getattr(item, "pattern", None)
+    }

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from compiler.credentials import safe_repr
 from compiler.diagnostics import Diagnostic, JsonPath, error
 from compiler.loader import LoadedSpec
 from compiler.model.spec import MLPipeline
@@ -142,7 +143,8 @@ def _message(detail: ErrorDetails) -> str:
         msg = f"must be {meaning}" if meaning else f"must match {pattern}"
     value = detail.get("input")
     if isinstance(value, str | int | float) and not isinstance(value, bool):
-        shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
+        text = safe_repr(value) if isinstance(value, str) else repr(value)
+        shown = text if len(text) <= 80 else text[:77] + "..."
         return f"{shown}: {msg}"
     return msg
 
@@ -181,7 +183,7 @@ def _unknown_key(
         hint = f"did you mean {close[0]!r}?"
     elif allowed:
         hint = f"allowed keys here: {', '.join(allowed)}"
-    return error("SPEC101", f"unknown key {key!r}", loaded.locate(path, key=True), hint)
+    return error("SPEC101", f"unknown key {safe_repr(key)}", loaded.locate(path, key=True), hint)
 
 
 def allowed_keys(path: JsonPath, root: type[BaseModel] = MLPipeline) -> list[str]:

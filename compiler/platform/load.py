@@ -3,10 +3,13 @@ cross-field checks that need the whole file (directories exist, names are unique
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from compiler.check.secrets import role_patterns
+from compiler.credentials import secret_diagnostics
 from compiler.diagnostics import Diagnostic, JsonPath, Location, error, warning
 from compiler.errors import UsageError
 from compiler.loader import LoadedSpec, load
@@ -14,8 +17,13 @@ from compiler.model.build import validate_as
 from compiler.platform.defaults import alias_clashes
 from compiler.platform.model import Platform
 from compiler.sources import read_source
+from compiler.typed_paths import typed_paths
 
 DEFAULT_PLATFORM_FILE = Path("platform.yaml")
+_SECRET_HINT = (
+    "platform.yaml is committed to git: keep the credential in the CI or cluster secret store "
+    "and name the secret here (e.g. defaults.kfp.host_secret)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,11 +70,17 @@ def load_platform(path: Path) -> tuple[LoadedPlatform | None, list[Diagnostic]]:
     loaded, diagnostics = load(source)
     if loaded is None:
         return None, diagnostics
+    found = secret_diagnostics(loaded, _roles(), "platform file", _SECRET_HINT)
     platform, diagnostics = validate_as(loaded, Platform)
     if platform is None:
-        return None, diagnostics
+        return None, [*found, *diagnostics]
     result = LoadedPlatform(platform, loaded)
-    return result, list(_checks(result))
+    return result, [*found, *_checks(result)]
+
+
+@functools.cache
+def _roles() -> dict[JsonPath, str]:
+    return typed_paths(Platform, role_patterns())
 
 
 def _checks(item: LoadedPlatform) -> Iterator[Diagnostic]:

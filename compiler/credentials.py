@@ -1,0 +1,298 @@
+"""Find credentials in strings with detect-secrets' detectors, set up once per process.
+
+Three kinds of evidence, each from detect-secrets:
+- a known credential format (every `RegexBasedDetector` it ships, plus `extra_detectors` for
+  formats it lacks), anywhere in a key or value;
+- a secret-sounding name (`KeywordDetector`'s denylist: password, secret, api_key, ...): a
+  mapping key so named whose value is a string, or `password=...` written inside a value;
+- a long random-looking word (`Base64HighEntropyString`, `HexHighEntropyString` and their
+  limits), unless it is a digest: `sha256:<hex>` anywhere, or a hex value at a path the model
+  types as a revision or sha256.
+
+Only `analyze_string` is called, never `analyze_line`: the latter reads detect-secrets' global
+settings and may try to verify a secret over the network.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+from detect_secrets.filters import heuristic
+from detect_secrets.plugins.base import RegexBasedDetector
+from detect_secrets.plugins.high_entropy_strings import (
+    Base64HighEntropyString,
+    HexHighEntropyString,
+    HighEntropyStringsPlugin,
+)
+from detect_secrets.plugins.ip_public import IPPublicDetector
+from detect_secrets.plugins.keyword import (
+    DENYLIST_REGEX,
+    FOLLOWED_BY_COLON_QUOTES_REQUIRED_REGEX,
+    FOLLOWED_BY_EQUAL_SIGNS_REGEX,
+    KeywordDetector,
+)
+
+from compiler.diagnostics import Diagnostic, JsonPath, error
+from compiler.extra_detectors import EXTRA_DETECTORS
+from compiler.typed_paths import role_at
+
+if TYPE_CHECKING:
+    from compiler.loader import LoadedSpec
+
+DIGEST = "digest"  # a role of typed paths: the model fixes the value to a hash's shape
+REFERENCE = "reference"  # a role of typed paths: the value names a secret, it is not one
+MIN_ENTROPY_LENGTH = 20  # shorter random words are too often ids, hashes or tags
+_NOT_CREDENTIALS = (IPPublicDetector,)  # an address is not a secret
+_DIGEST_TEXT = re.compile(r"sha256:[a-f0-9]{64}")
+_HEX = re.compile(r"[a-f0-9]+")
+_USERINFO = re.compile(r"://[^/@\s]+@")
+_PREFIX = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{3}")
+_HEX_KIND = HexHighEntropyString.secret_type
+_OPAQUE = frozenset({KeywordDetector.secret_type, Base64HighEntropyString.secret_type, _HEX_KIND})
+_SECRET_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")  # the shape of model.types.SecretName
+_KEY_NAME = re.compile(DENYLIST_REGEX, re.IGNORECASE)
+# Inside a value only `name = secret` and `name: "secret"` count (`name: words` is prose); the
+# numbers are the regexes' secret groups, as in detect-secrets' QUOTES_REQUIRED table.
+_ASSIGNMENTS = {FOLLOWED_BY_EQUAL_SIGNS_REGEX: 5, FOLLOWED_BY_COLON_QUOTES_REQUIRED_REGEX: 5}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    kind: str  # detect-secrets' secret_type, e.g. "GitHub Token"
+    secret: str
+
+    @property
+    def redacted(self) -> str:
+        """A format's prefix is the issuer's (`ghp_`); a password's or random word's is not."""
+        return "…" if self.kind in _OPAQUE else redact(self.secret)
+
+
+@dataclass(frozen=True, slots=True)
+class Located:
+    path: JsonPath
+    in_key: bool  # the mapping key at `path` holds it, not the value
+    finding: Finding
+
+
+def redact(secret: str) -> str:
+    """At most a 4-character prefix of a long secret (`ghp_…`): enough to recognise, not to
+    use; none when the prefix is not a token's own (`://u…` would show a user name)."""
+    return f"{secret[:4]}…" if len(secret) >= 16 and _PREFIX.match(secret) else "…"
+
+
+def safe_repr(value: str) -> str:
+    """`repr(value)` with every credential in it cut to a redacted prefix."""
+    found = find_in_text(value)
+    shown = value
+    for finding in found:
+        # a URI's user info keeps its delimiters: `https://…@host/x`
+        stand_in = "://…@" if _USERINFO.fullmatch(finding.secret) else finding.redacted
+        shown = shown.replace(finding.secret, stand_in)
+    if any("…" not in f.secret for f in find_in_text(shown)):  # a plugin reported part of one
+        shown = found[0].redacted
+    return repr(shown)
+
+
+class _Detectors:
+    """detect-secrets' plugins, built once: constructing and compiling them is the slow part."""
+
+    def __init__(self) -> None:
+        classes: list[type[Any]] = list(get_mapping_from_secret_type_to_class().values())
+        regex = [c for c in classes if issubclass(c, RegexBasedDetector)]
+        chosen = [c for c in regex if not issubclass(c, _NOT_CREDENTIALS)]
+        self.formats: list[RegexBasedDetector] = [c() for c in [*chosen, *EXTRA_DETECTORS]]
+        self.keyword = KeywordDetector()
+        self.entropy: list[HighEntropyStringsPlugin] = [
+            Base64HighEntropyString(),
+            HexHighEntropyString(),
+        ]
+        # Words of the base64 alphabet; detect-secrets only looks inside quotes, which YAML
+        # values do not have. `=` is padding at a word's end and a backslash is not base64, so
+        # `name=VALUE` and escaped newlines split words instead of making a random-looking one.
+        self.words = re.compile(f"[A-Za-z0-9+/_-]{{{MIN_ENTROPY_LENGTH},}}={{0,2}}")
+
+
+@functools.cache
+def detectors() -> _Detectors:
+    return _Detectors()
+
+
+# Every detector's match contains one of these (a long word, a URL's `://`, a JWT's `eyJ`, a
+# Slack `xox`, or a keyword's stem): a string without any is skipped. Unicode `\w`, since the
+# plugins' `\d` matches any digit. tests/security checks it against every plugin's patterns.
+_MAYBE = re.compile(r"[\w+/=-]{11,}|(?i:://|eyJ|xox|putty|key|pass|pwd|secret|token|contras)")
+
+
+def find_in_text(text: str, *, hex_is_digest: bool = False) -> list[Finding]:
+    """Every credential in one string (`hex_is_digest`: hex words are hashes, not secrets)."""
+    found = list(_find(text))
+    if hex_is_digest:
+        found = [f for f in found if not (f.kind == _HEX_KIND and _HEX.fullmatch(f.secret))]
+    return found
+
+
+@functools.lru_cache(maxsize=65536)  # specs repeat most keys and many values
+def _find(text: str) -> tuple[Finding, ...]:
+    if not _MAYBE.search(text):
+        return ()
+    return tuple(dict.fromkeys([*_formats(text), *_assignments(text), *_high_entropy(text)]))
+
+
+def find_in_output(text: str) -> list[tuple[int, Finding]]:
+    """(line number, finding) for each credential in a generated file. Hex words are hashes
+    there: outputs record spec, template and action-pin digests by design."""
+    return [
+        (number, finding)
+        for number, line in enumerate(text.splitlines(), 1)
+        for finding in find_in_text(line, hex_is_digest=True)
+    ]
+
+
+def find_in_pair(key: str, value: Any) -> list[Finding]:
+    """A string value under a secret-sounding key (`password: hunter2`, `db_api_key: x`)."""
+    if not isinstance(value, str) or not _names_secret(key):
+        return []
+    secret = value.strip()
+    if _is_placeholder(secret):
+        return []
+    return [Finding(detectors().keyword.secret_type, secret)]
+
+
+@functools.lru_cache(maxsize=4096)
+def _names_secret(key: str) -> bool:
+    return _KEY_NAME.search(key) is not None
+
+
+def scan_tree(data: Any, roles: Mapping[JsonPath, str]) -> list[Located]:
+    """Every credential in the keys and string values of loaded YAML data.
+
+    `roles` (from `compiler.typed_paths`) marks paths the model types as digests, whose hex
+    values are not high-entropy secrets, and as references, whose values are names.
+    """
+    found: list[Located] = []
+    for path, in_key, text, parent_key in _strings(data):
+        findings = _find(text)
+        if parent_key is not None and _names_secret(parent_key):
+            findings = (*findings, *find_in_pair(parent_key, text))
+        if findings:
+            found.extend(_keep(path, in_key, text, findings, role_at(roles, path)))
+    return list(dict.fromkeys(found))
+
+
+def _keep(
+    path: JsonPath, in_key: bool, text: str, findings: tuple[Finding, ...], role: str | None
+) -> Iterator[Located]:
+    """The findings the model's type for `path` does not explain away."""
+    if role == DIGEST and not in_key:
+        findings = tuple(find_in_text(text, hex_is_digest=True))
+    elif role == REFERENCE and not in_key:
+        findings = _find(text)  # a name under `secret:` is not a password
+    return (Located(path, in_key, f) for f in findings)
+
+
+def _strings(data: Any) -> Iterator[tuple[JsonPath, bool, str, str | None]]:
+    """(path, is a key, text, the key a value sits under) of every key and string value."""
+    stack: list[tuple[Any, JsonPath, str | None]] = [(data, (), None)]
+    while stack:
+        node, path, parent = stack.pop()
+        if isinstance(node, str):
+            yield path, False, node, parent
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                child = (*path, key)
+                yield child, True, str(key), None
+                stack.append((value, child, str(key)))
+        elif isinstance(node, list):
+            stack.extend((value, (*path, i), None) for i, value in enumerate(node))
+
+
+def _formats(text: str) -> list[Finding]:
+    found = []
+    for detector in detectors().formats:
+        secrets = [s for s in detector.analyze_string(text) if s]  # the plugin's own checks
+        if secrets:
+            found += [Finding(detector.secret_type, m) for m in _whole(detector, text, secrets)]
+    return found
+
+
+def _whole(detector: RegexBasedDetector, text: str, secrets: list[str]) -> list[str]:
+    """The whole matches that hold `secrets`: some plugins report only a group of their match
+    (GitHub's `ghp`), which is too little to redact."""
+    matches = [
+        match.group(0).strip()
+        for regex in detector.denylist
+        for match in regex.finditer(text)
+        if any(secret in match.group(0) for secret in secrets)
+    ]
+    return matches or secrets
+
+
+def _assignments(text: str) -> list[Finding]:
+    if not _KEY_NAME.search(text):
+        return []
+    keyword = detectors().keyword
+    return [
+        Finding(keyword.secret_type, secret)
+        for secret in keyword.analyze_string(text, _ASSIGNMENTS)
+        if not _is_placeholder(secret)
+    ]
+
+
+def _high_entropy(text: str) -> list[Finding]:
+    found = []
+    for word in detectors().words.findall(_DIGEST_TEXT.sub(" ", text)):
+        for plugin in detectors().entropy:
+            if not _only(word, plugin.charset):
+                continue
+            if plugin.calculate_shannon_entropy(word) > plugin.entropy_limit:
+                found.append(Finding(plugin.secret_type, word))
+                break
+    return found
+
+
+def _only(word: str, charset: str) -> bool:
+    return all(char in charset for char in word)
+
+
+def _is_placeholder(secret: str) -> bool:
+    """detect-secrets' own filters (`${VAR}`, `{{ x }}`, `<x>`, `$VAR`, `****`, `ABCDEF`) and
+    the name of a CI secret or environment variable (`KFP_TOKEN`), which refers to a secret."""
+    return (
+        not secret
+        or _SECRET_NAME.fullmatch(secret) is not None
+        or heuristic.is_templated_secret(secret)
+        or heuristic.is_prefixed_with_dollar_sign(secret)
+        or heuristic.is_not_alphanumeric_string(secret)
+        or heuristic.is_sequential_string(secret)
+    )
+
+
+def secret_diagnostics(
+    loaded: LoadedSpec, roles: Mapping[JsonPath, str], where: str, hint: str
+) -> list[Diagnostic]:
+    """SEC001 at each key or value of a loaded file that holds a credential, one per place.
+
+    The message names the kind of credential and at most a redacted prefix, never the value.
+    """
+    first: dict[tuple[JsonPath, bool], Finding] = {}
+    for item in scan_tree(loaded.data, roles):
+        first.setdefault((item.path, item.in_key), item.finding)
+    return [
+        error(
+            "SEC001",
+            f"this looks like a credential written into the {where}: {_describe(finding)}",
+            loaded.locate(path, key=in_key),
+            hint,
+        )
+        for (path, in_key), finding in first.items()
+    ]
+
+
+def _describe(finding: Finding) -> str:
+    shown = finding.redacted
+    return finding.kind if shown == "…" else f"{finding.kind} '{shown}'"
