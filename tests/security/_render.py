@@ -43,7 +43,8 @@ def render(data: dict[str, Any], targets: list[str], path: str = "specs/x.yaml")
     dirs = [builtin_templates()]
     renderer = Renderer(dirs)
     files: list[RenderedFile]
-    files, problems = renderer.render(build_plan(spec, loaded), select_targets(
-        discover_targets(dirs), targets))
+    files, problems = renderer.render(
+        build_plan(spec, loaded), select_targets(discover_targets(dirs), targets)
+    )
     assert not problems, problems
     return {f.path: f.content for f in files}

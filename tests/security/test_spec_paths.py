@@ -66,9 +66,7 @@ def test_dot_segments_and_empty_segments_are_refused(path: str) -> None:
 
 
 @pytest.mark.parametrize("folder", HOSTILE_DIRS)
-def test_a_hostile_folder_stops_the_compile_and_writes_nothing(
-    folder: str, tmp_path: Path
-) -> None:
+def test_a_hostile_folder_stops_the_compile_and_writes_nothing(folder: str, tmp_path: Path) -> None:
     spec = tmp_path / folder / "churn-classifier.yaml"
     spec.parent.mkdir()
     shutil.copy(REPO / "specs" / "churn-classifier.yaml", spec)
@@ -139,9 +137,7 @@ def _gitlab_regex(pattern: str) -> str:
     return out
 
 
-PATH_CHARS = st.text(
-    alphabet=st.sampled_from("ab/.-_*?+[]!{},\\ "), min_size=1, max_size=12
-)
+PATH_CHARS = st.text(alphabet=st.sampled_from("ab/.-_*?+[]!{},\\ "), min_size=1, max_size=12)
 
 
 def _only_matches_itself(regex: str, path: str, others: list[str]) -> None:
