@@ -12,7 +12,7 @@ from compiler.check import run_checks
 from compiler.diagnostics import Diagnostic, has_errors
 from compiler.loader import load
 from compiler.model import build_model
-from compiler.plan import build_plan
+from compiler.plan import Defaults, build_plan
 from compiler.render import RenderedFile, Renderer
 from compiler.sources import SourceFile
 from compiler.targets import builtin_templates, discover_targets, select_targets
@@ -32,7 +32,12 @@ def model_problems(data: dict[str, Any], path: str = "specs/x.yaml") -> list[Dia
     return problems if spec is None else run_checks(spec, loaded)
 
 
-def render(data: dict[str, Any], targets: list[str], path: str = "specs/x.yaml") -> dict[str, str]:
+def render(
+    data: dict[str, Any],
+    targets: list[str],
+    path: str = "specs/x.yaml",
+    defaults: Defaults | None = None,
+) -> dict[str, str]:
     """{output path: content} of one spec, which must be valid."""
     text = json.dumps(data)
     loaded, problems = load(SourceFile(path, text, hashlib.sha256(text.encode()).hexdigest()))
@@ -44,7 +49,7 @@ def render(data: dict[str, Any], targets: list[str], path: str = "specs/x.yaml")
     renderer = Renderer(dirs)
     files: list[RenderedFile]
     files, problems = renderer.render(
-        build_plan(spec, loaded), select_targets(discover_targets(dirs), targets)
+        build_plan(spec, loaded, defaults), select_targets(discover_targets(dirs), targets)
     )
     assert not problems, problems
     return {f.path: f.content for f in files}
