@@ -14,7 +14,10 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, StringConstraints, WithJsonSchema
 
-_FORBIDDEN_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
+# Bidirectional embeddings, overrides and isolates are refused as well: they make the text a
+# reviewer sees in a pull request differ from what the tools read ("Trojan Source"), and no
+# identifier, URI or one-line description needs them (RTL text renders without them).
+_FORBIDDEN_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\u202a-\u202e\u2066-\u2069]")
 # kfp 2.17 turns any `{{channel:task=…;name=…;type=…;}}` inside any string it is given into a
 # reference to a pipeline input (pipeline_channel.extract_pipeline_channels_from_string), and the
 # KFP backend substitutes `{{$…}}` runtime placeholders in container commands. Neither has an
