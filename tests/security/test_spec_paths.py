@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from compiler.api import CompileOptions, compile_specs, validate
+from compiler.cli import run
 from compiler.filters import to_github_path_filter, to_gitlab_path_filter
 from compiler.sources import check_spec_path
 from tests.conftest import REPO
@@ -173,3 +174,14 @@ def test_the_reference_matchers_read_glob_syntax(path: str, other: str) -> None:
     if "{" not in path:
         assert re.fullmatch(_github_regex(path), other)
         assert not re.fullmatch(_github_regex(to_github_path_filter(path)), other)
+
+
+@pytest.mark.parametrize("report", ["text", "github"])
+def test_the_cli_exits_1_and_reports_the_name_escaped(
+    report: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = tmp_path / "${{ secrets.GITOPS_TOKEN }}\x1b[2J.yaml"
+    shutil.copy(REPO / "specs" / "churn-classifier.yaml", spec)
+    assert run(["validate", "--format", report, str(spec)]) == 1
+    out = capsys.readouterr().out
+    assert "SPEC004" in out and "\x1b" not in out and "\\u001b[2J" in out
