@@ -17,7 +17,7 @@ from compiler.platform import LoadedPlatform, load_platform
 from compiler.platform.policies import platform_diagnostics
 from compiler.platform.resolve import fill_omitted
 from compiler.render import RenderedFile, Renderer
-from compiler.sources import discover, display_path, read_source
+from compiler.sources import check_spec_path, discover, display_path, read_source
 from compiler.targets import builtin_templates, discover_targets, select_targets
 from compiler.verify import VerifyContext, verify_files
 from compiler.write import (
@@ -81,6 +81,9 @@ class CompileResult:
 def validate_spec(path: Path, platform: LoadedPlatform | None = None) -> ValidatedSpec:
     """Load, model and check one spec file (and, with a platform, its layers and policies);
     problems come back as diagnostics."""
+    unsafe = check_spec_path(display_path(path))
+    if unsafe is not None:  # before reading: nothing of this file may reach an output
+        return ValidatedSpec(display_path(path), None, None, [unsafe])
     source, diagnostics = read_source(path)
     shown = source.path if source else display_path(path)
     if source is None:

@@ -114,17 +114,28 @@ def to_shell_word(value: Any) -> Safe:
     return Safe(shlex.quote(str(value)))
 
 
-_MARKDOWN_INLINE = re.compile(r"([\\`*_{}\[\]<>|&~!$])")
-_MARKDOWN_BLOCK_MARK = re.compile(r"^(\s*)([#>+=-])")
-_MARKDOWN_ORDERED = re.compile(r"^(\s*[0-9]+)([.)])(?=\s|$)")
+# What CommonMark, GFM and GitLab give a meaning inside a line: links and images (`[ ] ( ) !`),
+# autolinks and HTML (`< > &`), emphasis and code (`* _ ~ ``), tables (`|`), references and
+# mentions (`# @ % ^ $`), and what bare-URL and e-mail autolinkers look for (`:`, `@`, a `.` before
+# a letter or digit), so `https\://x\.io` stays text. A backslash before ASCII punctuation is
+# always a literal, so the rendered text is exactly the value.
+_MARKDOWN_INLINE = re.compile(r"([\\`*_{}\[\]()<>|&~!$:@#%^\"']|\.(?=[A-Za-z0-9]))")
+# At the start of a line `- + =` open a list, a setext heading or a thematic break; `1.`/`1)` an
+# ordered list (the `.` before a space is not escaped above).
+_MARKDOWN_BLOCK_MARK = re.compile(r"^(\s*)([+=-])")
+_MARKDOWN_ORDERED = re.compile(r"^(\s*[0-9]+)([.)])")
+_MARKDOWN_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def to_markdown(value: Any) -> Safe:
-    """Inline Markdown text: no link, image, HTML, code span, table cell or heading can form."""
-    text = re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", " ", str(_plain(value)))
+    """Inline Markdown text: no link, autolink, image, HTML, code span, table cell, emphasis or
+    block marker (heading, list, quote) can form; it renders as exactly the value's text."""
+    text = _MARKDOWN_CONTROL.sub(" ", str(_plain(value)))
     text = _MARKDOWN_INLINE.sub(r"\\\1", text)
     text = _MARKDOWN_BLOCK_MARK.sub(r"\1\\\2", text)
-    return Safe(_MARKDOWN_ORDERED.sub(r"\1\\\2", text))
+    text = _MARKDOWN_ORDERED.sub(r"\1\\\2", text)
+    # Four spaces first would open an indented code block; an entity is not indentation.
+    return Safe(text[:1].replace(" ", "&#32;") + text[1:])
 
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -149,6 +160,48 @@ def to_comment(value: Any) -> Safe:
     """Text for inside a `#` comment: one line, printable."""
     text = re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", " ", str(value))
     return Safe(text)
+
+
+# Characters each engine's path filter gives a meaning; a backslash makes any of them literal.
+# GitHub: on.<event>.paths filter patterns. GitLab: rules:changes, Ruby File.fnmatch with
+# FNM_PATHNAME | FNM_DOTMATCH | FNM_EXTGLOB (braces expand).
+_GITHUB_GLOB = re.compile(r"([\\*?+\[\]!{}])")
+_GITLAB_GLOB = re.compile(r"([\\*?\[\]{}!])")
+
+
+def to_github_path_filter(value: Any) -> str:
+    """A path as a GitHub Actions path filter that matches only that path. Not `Safe`: still
+    write it through `yaml`."""
+    return _GITHUB_GLOB.sub(r"\\\1", str(value))
+
+
+def to_gitlab_path_filter(value: Any) -> str:
+    """A path as a GitLab `rules:changes` pattern that matches only that path (then `yaml`)."""
+    return _GITLAB_GLOB.sub(r"\\\1", str(value))
+
+
+def _k8s(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("$", "$$")
+    if isinstance(value, list | tuple):
+        return [_k8s(v) for v in value]
+    if value is None or isinstance(value, int | float):
+        return value
+    raise UnsafeValueError(f"cannot write a {type(value).__name__} as a Kubernetes literal")
+
+
+def to_k8s_literal(value: Any) -> Any:
+    """A string (or list of them) for a container's command, args or env value: Kubernetes
+    expands `$(VAR)` there and turns `$$` into `$`, so every `$` is doubled. Not `Safe`: still
+    write it through `yaml` or `py`."""
+    return _k8s(_plain(value))
+
+
+def to_go_template_literal(value: Any) -> str:
+    """Text for a Prometheus annotation or label, which Prometheus runs through Go text/template:
+    only `{{` opens an action, so each one is written as the action `{{ "{{" }}` that prints it
+    (then `yaml`)."""
+    return '{{ "{{" }}'.join(str(value).split("{{"))
 
 
 # GitHub Actions expressions a template may emit: trusted contexts only (no github.event.*,
@@ -178,4 +231,8 @@ FILTERS = {
     "name": to_name,
     "ident": to_identifier,
     "comment": to_comment,
+    "gh_path": to_github_path_filter,
+    "gl_path": to_gitlab_path_filter,
+    "k8s": to_k8s_literal,
+    "prom": to_go_template_literal,
 }

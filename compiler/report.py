@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Protocol
 
 from compiler._version import __version__
@@ -22,15 +23,31 @@ def _summary(diagnostics: list[Diagnostic], checked: int) -> str:
     return f"{checked} {noun} checked: {errors} error(s), {warnings} warning(s)"
 
 
+# Paths, messages and hints carry spec text. On a terminal or in a CI log, control characters
+# (ESC sequences, CR, line breaks) and bidirectional overrides could forge or hide lines, so they
+# are shown as escapes; the JSON formats escape them already (ensure_ascii).
+_INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
+
+
+def _visible(text: str) -> str:
+    return _INVISIBLE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+
+
+def _line_start(text: str) -> str:
+    # A log line starting with `::` is a GitHub workflow command, whatever the format.
+    return "\\u003a" + text[1:] if text.startswith("::") else text
+
+
 class TextReporter:
     def render(self, diagnostics: list[Diagnostic], checked: int) -> str:
         lines = []
         for d in diagnostics:
-            lines.append(f"{d.location}: {d.severity.value} {d.code}: {d.message}")
+            where = _line_start(_visible(str(d.location)))
+            lines.append(f"{where}: {d.severity.value} {d.code}: {_visible(d.message)}")
             if d.location.json_path:
-                lines.append(f"    at {d.location.path_text}")
+                lines.append(f"    at {_visible(d.location.path_text)}")
             if d.hint:
-                lines.append(f"    hint: {d.hint}")
+                lines.append(f"    hint: {_visible(d.hint)}")
         lines.append(_summary(diagnostics, checked))
         return "\n".join(lines) + "\n"
 
@@ -58,7 +75,8 @@ class JsonReporter:
 
 
 def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    escaped = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return _visible(escaped)
 
 
 def _escape_property(text: str) -> str:

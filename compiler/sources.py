@@ -18,6 +18,9 @@ SPEC_SUFFIXES = (".yaml", ".yml")
 _DECLARES_SPEC = re.compile(rb"^apiVersion:\s*[\"']?specops/", re.MULTILINE)
 # A platform.yaml declares the specops apiVersion too; it is read with --platform, not as a spec.
 _DECLARES_PLATFORM = re.compile(rb"^kind:\s*[\"']?Platform[\"']?\s*(#.*)?$", re.MULTILINE)
+# A spec's path is written into workflows (env, path filters, pull-request bodies), so it must be
+# inert in all of them: no `${{`, `$`, quotes, spaces, glob or Markdown syntax can pass.
+_PATH_SEGMENT = re.compile(r"[A-Za-z0-9._-]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +82,23 @@ def _declares_spec(path: Path) -> bool:
     if len(data) > MAX_SPEC_BYTES:
         return True  # let read_source report the size
     return _DECLARES_SPEC.search(data) is not None and _DECLARES_PLATFORM.search(data) is None
+
+
+def check_spec_path(shown: str) -> Diagnostic | None:
+    """SPEC004 unless every segment of the path is `[A-Za-z0-9._-]+` (not `.` or `..`) and the
+    name ends in .yaml or .yml; an absolute path may start with `/`."""
+    segments = shown.removeprefix("/").split("/")
+    if shown.endswith(SPEC_SUFFIXES) and all(
+        _PATH_SEGMENT.fullmatch(s) and s not in (".", "..") for s in segments
+    ):
+        return None
+    return error(
+        "SPEC004",
+        "the spec's path is written into CI workflows, so it may only use letters, digits, "
+        "'.', '_', '-' and '/' and must end in .yaml or .yml",
+        Location(shown),
+        hint="rename the file (and its folders), e.g. specs/churn-classifier.yaml",
+    )
 
 
 def read_source(path: Path) -> tuple[SourceFile | None, list[Diagnostic]]:

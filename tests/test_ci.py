@@ -20,7 +20,7 @@ import yaml
 
 from compiler.api import CompileOptions, CompileResult, compile_specs, validate_spec
 from compiler.diagnostics import Diagnostic
-from compiler.filters import UnsafeValueError, to_github_expression
+from compiler.filters import UnsafeValueError, to_github_expression, to_markdown
 from compiler.render import RenderedFile
 from compiler.verify import VerifyContext, verify_files
 from compiler.verify import ci as ci_verify
@@ -28,7 +28,9 @@ from compiler.verify import ci as ci_verify
 REPO = Path(__file__).resolve().parents[1]
 SHA_PIN = re.compile(r"^\s*(?:-\s+)?uses:\s+\"?([\w.-]+/[\w./-]+)@([0-9a-f]{40})\"?\s+#\s+v\d")
 HOSTILE_TEXT = "$(curl x|sh) `id` \"dq\" 'sq' \\ $KFP_TOKEN {{ x }} {% y %} #"
-HOSTILE_DIR = "a$(curl x|sh)`id`'q\"b"
+# A spec path may only be plain (SPEC004, tests/security/test_spec_paths.py); `_` and `.` are
+# still special in Markdown and `.` nowhere else.
+PLAIN_DIR = "a_b.c-d"
 
 
 @pytest.fixture(scope="module")
@@ -320,11 +322,11 @@ def test_hostile_environment_name_and_version_are_rejected(tmp_path: Path) -> No
 
 
 def test_hostile_text_the_model_accepts_lands_inert(tmp_path: Path) -> None:
-    """Free text and the spec's own path may hold shell and template syntax: it reaches the
-    workflows only as data (env values, action inputs, unexpanded GitLab variables)."""
+    """Free text may hold shell and template syntax: it reaches the workflows only as data (env
+    values, action inputs, unexpanded GitLab variables), Markdown-escaped in PR/MR bodies."""
     metadata = {"description": HOSTILE_TEXT}
     ci = {"sarif": True, "providers": ["github", "gitlab"]}
-    spec = _spec_copy(tmp_path, HOSTILE_DIR, {"metadata": metadata, "ci": ci})
+    spec = _spec_copy(tmp_path, PLAIN_DIR, {"metadata": metadata, "ci": ci})
     out = tmp_path / "out"
     result = _compile(spec, out)
     assert result.ok, [str(d) for d in result.diagnostics]
@@ -349,7 +351,7 @@ def test_hostile_text_the_model_accepts_lands_inert(tmp_path: Path) -> None:
             else:
                 assert variable["expand"] is False, name
     variables = gitlab["specops-churn-classifier-promote-prod"]["variables"]
-    assert variables["SPECOPS_DESCRIPTION"]["value"].endswith(HOSTILE_TEXT)
+    assert variables["SPECOPS_DESCRIPTION"]["value"].endswith(to_markdown(HOSTILE_TEXT))
 
 
 # --- the gh filter and the verifiers ----------------------------------------------------------

@@ -165,7 +165,7 @@ def test_filters_keep_values_inert() -> None:
     assert to_yaml({"k": [1, True, None]}) == '{"k": [1, true, null]}'
     assert to_python("'); import os #") == '"\'); import os #"'
     assert to_shell_word("$(curl x|sh)") == "'$(curl x|sh)'"
-    assert to_markdown("<b>[x](y)</b>") == "\\<b\\>\\[x\\](y)\\</b\\>"
+    assert to_markdown("<b>[x](y)</b>") == "\\<b\\>\\[x\\]\\(y\\)\\</b\\>"
 
 
 @pytest.mark.parametrize("kind", [Quantity, ImageRef, Cron, DataUri, StorageUri])

@@ -14,7 +14,15 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, StringConstraints, WithJsonSchema
 
-_FORBIDDEN_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
+# Bidirectional embeddings, overrides and isolates are refused as well: they make the text a
+# reviewer sees in a pull request differ from what the tools read ("Trojan Source"), and no
+# identifier, URI or one-line description needs them (RTL text renders without them).
+_FORBIDDEN_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\u202a-\u202e\u2066-\u2069]")
+# kfp 2.17 turns any `{{channel:task=…;name=…;type=…;}}` inside any string it is given into a
+# reference to a pipeline input (pipeline_channel.extract_pipeline_channels_from_string), and the
+# KFP backend substitutes `{{$…}}` runtime placeholders in container commands. Neither has an
+# escape, so a literal value can only be guaranteed by refusing both openings.
+_KFP_PLACEHOLDER = re.compile(r"\{\{\s*(channel:|\$)")
 
 
 def _printable(value: str) -> str:
@@ -22,6 +30,10 @@ def _printable(value: str) -> str:
         raise ValueError("must be a single line of printable characters")
     if "${{" in value:
         raise ValueError("must not contain '${{' (it would be evaluated by CI workflow engines)")
+    if _KFP_PLACEHOLDER.search(value):
+        raise ValueError(
+            "must not contain '{{channel:' or '{{$' (Kubeflow Pipelines would read a placeholder)"
+        )
     return value
 
 

@@ -32,6 +32,7 @@ COLUMNS = [
 ]
 DATA_CHECKS = []
 TRAIN_IMAGE = 'registry.acme.io/vision/weld-trainer@sha256:1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a5c7e9b1d3f'
+# Kubernetes expands $(VAR) in container commands, so each $ of the spec is written as $$.
 TRAIN_COMMAND = ['python', '-m', 'weld.train']
 TRAIN_ARGS = ['--epochs', '20', '--backbone', 'resnet50']
 # Recorded in the published metadata.json: which spec and code produced the model.

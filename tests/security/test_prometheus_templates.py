@@ -1,0 +1,123 @@
+"""Attack: text that Prometheus' Go text/template would run (`{{ .ExternalURL }}`, `{{ template
+… }}`, `{{ query … }}`) in a PrometheusRule label or annotation. Values are written so that
+Prometheus renders them back as exactly the original text; promtool itself checks that."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from compiler.filters import to_go_template_literal
+from compiler.plan import Defaults
+from tests.security._render import example, render
+
+needs_promtool = pytest.mark.skipif(shutil.which("promtool") is None, reason="no promtool")
+
+HOSTILE = [
+    "{{ .ExternalURL }}",
+    '{{ query "up" }}',
+    '{{ template "x" }}',
+    "{{",
+    "}}",
+    "{{{",
+    "a{{b}}c{{",
+    "{{- . -}}",
+    "{{/* c */}}",
+    '{{ "{{" }}',
+    "{",
+    "x{",
+]
+
+
+def _alert(index: int, literal: str) -> dict[str, Any]:
+    return {
+        "alert": f"A{index}",
+        "expr": "vector(1)",
+        "labels": {"hostile": literal},
+        "annotations": {"summary": literal, "description": literal + " now {{ $value }}"},
+    }
+
+
+def _promtool_test(
+    tmp_path: Path, values: list[str], written: list[str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Alerts whose label and annotations are `written` (default: each value escaped); promtool
+    fires them and compares what Prometheus renders with `values`."""
+    written = written or [to_go_template_literal(v) for v in values]
+    rules = {"groups": [{"name": "g", "rules": [_alert(i, w) for i, w in enumerate(written)]}]}
+    (tmp_path / "rules.yaml").write_text(yaml.safe_dump(rules))
+    expected = [
+        {
+            "eval_time": "1m",
+            "alertname": f"A{i}",
+            "exp_alerts": [
+                {
+                    "exp_labels": {"hostile": value},
+                    "exp_annotations": {"summary": value, "description": value + " now 1"},
+                }
+            ],
+        }
+        for i, value in enumerate(values)
+    ]
+    tests = {
+        "rule_files": ["rules.yaml"],
+        "evaluation_interval": "1m",
+        "tests": [{"interval": "1m", "input_series": [], "alert_rule_test": expected}],
+    }
+    (tmp_path / "test.yaml").write_text(yaml.safe_dump(tests))
+    return subprocess.run(
+        ["promtool", "test", "rules", "test.yaml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@needs_promtool
+def test_prometheus_renders_each_hostile_value_as_itself(tmp_path: Path) -> None:
+    result = _promtool_test(tmp_path, HOSTILE)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@needs_promtool
+@pytest.mark.parametrize("value", ["{{ .ExternalURL }}", '{{ "a" }}', "{{"])
+def test_unescaped_the_same_check_fails(tmp_path: Path, value: str) -> None:
+    assert _promtool_test(tmp_path, [value], written=[value]).returncode != 0
+
+
+@needs_promtool
+@settings(max_examples=10, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from('{}-/*. "x$'), min_size=1), min_size=1))
+def test_any_text_renders_as_itself(values: list[str]) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        result = _promtool_test(Path(folder), values)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@needs_promtool
+def test_the_rendered_rule_keeps_a_hostile_runbook_url(tmp_path: Path) -> None:
+    url = "https://runbooks.acme.io/{{.ExternalURL}}/{{template}}"
+    files = render(example("vision-defects"), ["serving"], defaults=Defaults(runbook_base_url=url))
+    rule = yaml.safe_load(files["deploy/prod/vision-defects/prometheusrule.yaml"])
+    (tmp_path / "rules.yaml").write_text(yaml.safe_dump(rule["spec"]))
+    checked = subprocess.run(
+        ["promtool", "check", "rules", "rules.yaml"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    runbooks = [
+        item["annotations"]["runbook_url"] for g in rule["spec"]["groups"] for item in g["rules"]
+    ]
+    alerts = [item["alert"] for g in rule["spec"]["groups"] for item in g["rules"]]
+    assert runbooks
+    expected = [f"{url}/{alert}" for alert in alerts]
+    result = _promtool_test(tmp_path, expected, written=runbooks)
+    assert result.returncode == 0, result.stdout + result.stderr
