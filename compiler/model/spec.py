@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from compiler.model.names import FITS_INT64, INT64_MAX
 from compiler.model.types import (
     AcceleratorType,
     Cron,
@@ -25,9 +26,11 @@ from compiler.model.types import (
     GitRevision,
     Identifier,
     ImageRef,
+    Int64,
     LabelKey,
     LabelValue,
     Percent,
+    PipelineName,
     Quantity,
     RepoUri,
     SafeStr,
@@ -48,7 +51,10 @@ class Strict(BaseModel):
 
 
 class Metadata(Strict):
-    name: DnsLabel = Field(description="The model's name: a DNS-1123 label used in every output.")
+    name: PipelineName = Field(
+        description="The model's name: a DNS-1123 label used in every output, and the name of "
+        "the pipeline function (so not a Python keyword, builtin or a name pipeline.py uses)."
+    )
     team: DnsLabel
     owners: list[Email] = Field(default_factory=list, max_length=20)
     labels: dict[LabelKey, LabelValue] = Field(default_factory=dict, max_length=32)
@@ -65,7 +71,7 @@ class Code(Strict):
 # --- data ------------------------------------------------------------------------------------
 
 ColumnType = Literal["int", "float", "string", "bool", "category", "datetime"]
-ScalarValue = ShortText | int | float | bool
+ScalarValue = Annotated[ShortText | Int64 | float | bool, FITS_INT64]
 
 
 class DataSource(Strict):
@@ -89,7 +95,7 @@ class Column(Strict):
 
 class DataSchema(Strict):
     columns: list[Column] = Field(min_length=1, max_length=2000)
-    min_rows: int = Field(default=1, ge=1)
+    min_rows: int = Field(default=1, ge=1, le=INT64_MAX)
 
 
 class Split(Strict):
@@ -134,7 +140,8 @@ class Toleration(Strict):
     effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = None
 
 
-ParamValue = SafeStr | int | float | bool | None | list[SafeStr | int | float | bool]
+ParamScalar = SafeStr | Int64 | float | bool
+ParamValue = Annotated[ParamScalar | list[ParamScalar] | None, FITS_INT64]
 
 Framework = Literal["sklearn", "xgboost", "lightgbm", "custom"]
 BUILTIN_FRAMEWORKS: tuple[Framework, ...] = ("sklearn", "xgboost", "lightgbm")
