@@ -40,6 +40,17 @@ def _int64_guard(value: object) -> object:
 FITS_INT64 = BeforeValidator(_int64_guard)
 
 
+def at_most(limit: int) -> BeforeValidator:
+    """Refuses a longer list before a union is tried (pydantic would report every branch)."""
+
+    def check(value: object) -> object:
+        if isinstance(value, list) and len(value) > limit:
+            raise ValueError(f"a list may have at most {limit} items, not {len(value)}")
+        return value
+
+    return BeforeValidator(check)
+
+
 # Module-level names the generated pipeline.py and monitoring.py bind (imports, components,
 # settings); a pipeline function with one of these names would replace it. Lowercase only:
 # the function's name comes from a DNS label. tests/security pin this against the goldens.
