@@ -21,7 +21,7 @@ from compiler.api import CompileOptions, compile_specs, validate
 from compiler.model.spec import MAX_ALLOWED_VALUES, DataSchema
 
 BASE = Path("specs/churn-classifier.yaml")
-KEEP = [
+KEEP: list[dict[str, Any]] = [
     {"name": "churned", "type": "int", "allowed": [0, 1]},
     {"name": "plan", "type": "string"},
     {"name": "customer_id", "type": "string"},
