@@ -8,8 +8,8 @@ from typing import Literal
 
 from compiler.check import run_checks
 from compiler.check.secrets import spec_secrets
-from compiler.diagnostics import Diagnostic, error, has_errors
-from compiler.errors import UsageError
+from compiler.diagnostics import Diagnostic, Location, error, has_errors
+from compiler.errors import TemplateError, UsageError
 from compiler.loader import LoadedSpec, load
 from compiler.model import MLPipeline, build_model
 from compiler.plan import Plan, build_plan
@@ -160,7 +160,10 @@ def compile_specs(options: CompileOptions) -> CompileResult:
     if not validated.ok:
         return CompileResult(validated.diagnostics, spec_count=len(validated.specs))
     template_dirs = layered_template_dirs(options.template_dirs, validated.platform)
-    targets = select_targets(discover_targets(template_dirs), options.targets)
+    try:
+        targets = select_targets(discover_targets(template_dirs), options.targets)
+    except TemplateError as exc:  # a broken layer: reported like a spec problem, located
+        return CompileResult([*validated.diagnostics, template_diagnostic(exc)])
     renderer = Renderer(template_dirs)
     files: list[RenderedFile] = []
     diagnostics = list(validated.diagnostics)
@@ -188,6 +191,12 @@ def compile_specs(options: CompileOptions) -> CompileResult:
         result.write_plan = plan_writes(options.out_dir, files, scope)
         _apply(result, result.write_plan, options.mode)
     return result
+
+
+def template_diagnostic(exc: TemplateError) -> Diagnostic:
+    """A broken target.yaml or layer as a TPL001 diagnostic at its file and line."""
+    where = Location(display_path(Path(exc.template)), exc.line, 1 if exc.line else 0)
+    return error("TPL001", exc.problem, where)
 
 
 def layered_template_dirs(given: list[Path], platform: LoadedPlatform | None) -> list[Path]:

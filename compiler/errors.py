@@ -43,4 +43,5 @@ class TemplateError(SpecopsError):
         where = f"{template}:{line}" if line else template
         super().__init__(f"{where}: {problem}")
         self.template = template
+        self.problem = problem
         self.line = line

@@ -19,13 +19,13 @@ import jinja2.meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from compiler.diagnostics import Diagnostic, Location, error
+from compiler.errors import TemplateError
 from compiler.filters import FILTERS, Safe, UnsafeValueError
+from compiler.layers import ConfinedLoader
 from compiler.plan import Plan, ResolvedEnvironment
 from compiler.post import run_post_step
+from compiler.target_paths import SAFE_SEGMENT
 from compiler.targets import OutputDef, Target
-
-# Hidden directories are refused except where CI providers require them (.github/workflows).
-_SAFE_SEGMENT = re.compile(r"^(?:[A-Za-z0-9_][A-Za-z0-9_.-]*|\.github|\.gitlab)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +59,7 @@ class Renderer:
     def __init__(self, template_dirs: list[Path]) -> None:
         self.template_dirs = template_dirs
         self.env = ImmutableSandboxedEnvironment(
-            loader=jinja2.FileSystemLoader([str(d) for d in template_dirs]),
+            loader=ConfinedLoader([str(d) for d in template_dirs]),
             undefined=jinja2.StrictUndefined,
             autoescape=False,
             keep_trailing_newline=True,
@@ -77,7 +77,13 @@ class Renderer:
         diagnostics: list[Diagnostic] = []
         for target in targets:
             for output in target.definition.outputs:
-                for env in self._instances(plan, output):
+                try:
+                    instances = self._instances(plan, output)
+                except Exception as exc:  # a `when:` that fails is the layer's bug, located
+                    where = f"{target.name}/target.yaml"
+                    diagnostics.append(self._template_problem(plan, where, exc))
+                    continue
+                for env in instances:
                     produced, problems = self._render_output(plan, target, output, env)
                     files.extend(produced)
                     diagnostics.extend(problems)
@@ -167,6 +173,8 @@ class Renderer:
         message = str(exc) if not isinstance(exc, jinja2.UndefinedError) else f"undefined: {exc}"
         if isinstance(exc, UnsafeValueError | UnfilteredValueError):
             message = str(exc)
+        if isinstance(exc, TemplateError):  # a layer that reaches outside itself
+            return error("TPL003", exc.message, Location(exc.template, exc.line))
         return error(
             "RND001",
             f"template {name} failed for spec {plan.name}: {message}",
@@ -191,7 +199,7 @@ def output_path(pattern: str, plan: Plan, env: ResolvedEnvironment | None) -> st
     path = PurePosixPath(pattern.format_map(values))
     if (
         path.is_absolute()
-        or not all(_SAFE_SEGMENT.fullmatch(p) for p in path.parts)
+        or not all(SAFE_SEGMENT.fullmatch(p) for p in path.parts)
         or path.parts[0] == ".specops"
     ):
         raise ValueError(f"unsafe output path {path}")  # pragma: no cover - patterns are checked

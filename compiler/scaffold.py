@@ -50,10 +50,22 @@ class InitResult:
 def init_spec(options: InitOptions) -> InitResult:
     """Write `<directory>/<name>.yaml` if it validates under the platform.
 
-    Raises UsageError for a bad name, team or owner, or when the file exists already.
+    Raises UsageError for a bad name, team or owner, a directory that cannot hold a spec, or
+    when the file exists already.
     """
     owner = options.owner or f"{options.team}@example.com"
     _check_arguments(options.name, options.team, owner)
+    try:
+        _check_directory(options.directory)
+        return _init(options, owner)
+    except OSError as exc:  # read-only, full, permission denied: the --dir given is unusable
+        raise UsageError(
+            problem=f"cannot write a spec in {options.directory}: {exc.strerror or exc}",
+            hint="pass --dir a folder you can write to",
+        ) from exc
+
+
+def _init(options: InitOptions, owner: str) -> InitResult:
     target = options.directory / f"{options.name}.yaml"
     if target.exists():
         raise UsageError(problem=f"{target} exists already", hint="pick another name")
@@ -69,6 +81,21 @@ def init_spec(options: InitOptions) -> InitResult:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
     return InitResult(target, diagnostics, written=True)
+
+
+# Kernel and device trees, and the file system root: never a place for a spec.
+_SYSTEM = tuple(Path(p) for p in ("/proc", "/sys", "/dev", "/run", "/boot", "/etc", "/usr", "/bin"))
+
+
+def _check_directory(directory: Path) -> None:
+    real = directory.resolve()
+    if real.exists() and not real.is_dir():
+        raise UsageError(problem=f"--dir {directory} is not a directory")
+    if real == Path(real.anchor) or any(real == s or s in real.parents for s in _SYSTEM):
+        raise UsageError(
+            problem=f"--dir {directory} is a system folder ({real})",
+            hint="specs belong in the repository, e.g. --dir specs",
+        )
 
 
 def _check_arguments(name: str, team: str, owner: str) -> None:

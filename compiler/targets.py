@@ -6,7 +6,6 @@ built-in target file by file (its `target.yaml`, any template) or adds new targe
 
 from __future__ import annotations
 
-import string
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -15,8 +14,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from compiler.errors import TemplateError, UsageError
-
-PLACEHOLDERS = frozenset({"spec", "env", "team"})
+from compiler.layers import check_layer
+from compiler.target_paths import line_of, output_problems
 
 
 def builtin_templates() -> Path:
@@ -64,51 +63,54 @@ class Target:
 
 
 def discover_targets(template_dirs: list[Path]) -> dict[str, Target]:
-    """Every target across the layered directories; the first directory to define one wins."""
+    """Every target across the layered directories; the first directory to define one wins.
+
+    Raises UsageError for a missing directory and TemplateError for a broken target.yaml or a
+    symlink that leads out of its layer.
+    """
     targets: dict[str, Target] = {}
     for root in template_dirs:
         if not root.is_dir():
             raise UsageError(problem=f"template directory not found: {root}")
+        check_layer(root)
         for target_file in sorted(root.glob("*/target.yaml")):
             name = target_file.parent.name
             if name not in targets:
-                targets[name] = Target(_load_definition(target_file), target_file.parent)
+                targets[name] = Target(load_definition(target_file), target_file.parent)
     return dict(sorted(targets.items()))
 
 
-def _load_definition(path: Path) -> TargetDef:
+def load_definition(path: Path) -> TargetDef:
+    """A target.yaml, validated; raises TemplateError with its line for anything wrong."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        definition = TargetDef.model_validate(raw)
-    except (OSError, yaml.YAMLError) as exc:
+        loader = yaml.SafeLoader(path.read_text(encoding="utf-8"))
+        try:
+            node = loader.get_single_node()
+            raw = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise TemplateError(template=str(path), problem=f"cannot read: {exc}") from exc
+    try:
+        definition = TargetDef.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise TemplateError(template=str(path), problem=f"{where}: {first['msg']}") from exc
+        raise TemplateError(
+            template=str(path), problem=f"{where}: {first['msg']}", line=line_of(node, first["loc"])
+        ) from exc
     if definition.name != path.parent.name:
         raise TemplateError(
-            template=str(path), problem=f"name {definition.name!r} must match its folder name"
-        )
-    for output in definition.outputs:
-        for pattern in [output.path] + ([output.post.path] if output.post else []):
-            _check_pattern(path, pattern, output.per)
-    return definition
-
-
-def _check_pattern(path: Path, pattern: str, per: str) -> None:
-    names = {field for _, field, _, _ in string.Formatter().parse(pattern) if field is not None}
-    unknown = names - PLACEHOLDERS
-    if unknown or (per == "spec" and "env" in names):
-        raise TemplateError(
             template=str(path),
-            problem=f"output path {pattern!r} uses unknown "
-            f"placeholder(s) {sorted(unknown or {'env'})}",
+            problem=f"name {definition.name!r} must match its folder name",
+            line=line_of(node, ("name",)),
         )
-    if per == "environment" and "env" not in names:
-        raise TemplateError(
-            template=str(path), problem=f"per-environment output path {pattern!r} must use {{env}}"
-        )
+    for index, output in enumerate(definition.outputs):
+        for keys, problem in output_problems(output):
+            raise TemplateError(
+                template=str(path), problem=problem, line=line_of(node, ("outputs", index, *keys))
+            )
+    return definition
 
 
 def select_targets(available: dict[str, Target], names: list[str] | None) -> list[Target]:

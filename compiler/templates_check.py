@@ -14,7 +14,7 @@ from typing import Any
 
 import jinja2
 
-from compiler.api import ValidatedSpec, layered_template_dirs, validate
+from compiler.api import ValidatedSpec, layered_template_dirs, template_diagnostic, validate
 from compiler.diagnostics import (
     Diagnostic,
     JsonPath,
@@ -77,8 +77,7 @@ def check_templates(options: TemplatesCheckOptions) -> TemplatesCheckResult:
     try:
         targets = list(discover_targets(dirs).values())
     except TemplateError as exc:
-        where = Location(display_path(Path(exc.template)), exc.line)
-        return TemplatesCheckResult([*validated.diagnostics, error("TPL001", exc.message, where)])
+        return TemplatesCheckResult([*validated.diagnostics, template_diagnostic(exc)])
     specs = [s for s in validated.specs if s.spec is not None and not has_errors(s.diagnostics)]
     run = _Run(dirs, validated.platform)
     for item in specs:

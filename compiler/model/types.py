@@ -14,6 +14,14 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, StringConstraints, WithJsonSchema
 
+from compiler.model.names import (
+    AUTHORITY_RULES,
+    INT64_MAX,
+    INT64_MIN,
+    not_keyword,
+    python_safe_name,
+)
+
 # Bidirectional embeddings, overrides and isolates are refused as well: they make the text a
 # reviewer sees in a pull request differ from what the tools read ("Trojan Source"), and no
 # identifier, URI or one-line description needs them (RTL text renders without them).
@@ -45,7 +53,18 @@ FreeText = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_pr
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 DnsLabel = Annotated[str, StringConstraints(pattern=DNS_LABEL, max_length=63)]
-Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
+
+
+# Every integer the IR carries is an int64 (protobuf, JSON consumers): a larger one would be
+# rounded or refused far from the spec.
+Int64 = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]
+Identifier = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"),
+    AfterValidator(not_keyword),
+]
+
+PipelineName = Annotated[DnsLabel, AfterValidator(python_safe_name)]
 EnvVarName = Annotated[str, StringConstraints(pattern=r"^[A-Z_][A-Z0-9_]{0,127}$")]
 DottedPath = Annotated[
     str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
@@ -248,7 +267,6 @@ ImageRef = Annotated[
 
 # --- URIs ------------------------------------------------------------------------------------
 
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$")
 _HOST = re.compile(
     r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$"
 )
@@ -272,8 +290,8 @@ def _check_uri(text: str, schemes: frozenset[str], allow_relative: bool) -> str:
         raise ValueError("must not carry credentials; reference a secret by name instead")
     if parts.query or parts.fragment:
         raise ValueError("must not have a query string or fragment")
-    if parts.scheme in {"gs", "s3"} and not _BUCKET.fullmatch(parts.netloc):
-        raise ValueError(f"{parts.netloc!r} is not a valid bucket name")
+    if parts.scheme in AUTHORITY_RULES:
+        AUTHORITY_RULES[parts.scheme](parts.netloc)
     if parts.scheme in {"http", "https"} and not _HOST.fullmatch(parts.hostname or ""):
         raise ValueError("must name a host")
     if parts.scheme == "file" and (parts.netloc or not parts.path.startswith("/")):

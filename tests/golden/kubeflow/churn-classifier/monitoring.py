@@ -5,6 +5,8 @@
 # It compares recent data (current_uri) with the reference profile published next to the model
 # that environment prod serves, and first pushes the scores to a Prometheus
 # Pushgateway (pushgateway_url), where the serving target's ModelDriftDetected alert reads them.
+import json
+
 from kfp import dsl
 from kfp.dsl import Dataset, Input, Metrics, Output
 
@@ -101,7 +103,7 @@ def ingest_source(
 def detect_drift(
     current: Input[Dataset],
     reference_uri: str,
-    columns: list,
+    columns_json: str,
     method: str,
     threshold: float,
     window_seconds: int,
@@ -131,6 +133,8 @@ def detect_drift(
 
     import numpy as np
     import pandas as pd
+
+    columns = json.loads(columns_json)  # one string in the IR, not a list kfp walks
 
     if reference_uri.startswith("pvc://"):  # the pipeline mounts the claim at /specops/pvc/<claim>
         reference_uri = "/specops/pvc/" + reference_uri.removeprefix("pvc://")
@@ -270,7 +274,7 @@ def churn_classifier_monitoring(
     drift = detect_drift(
         current=current.outputs["data"],
         reference_uri=reference_uri,
-        columns=COLUMNS,
+        columns_json=json.dumps(COLUMNS),
         method='psi',
         threshold=0.2,
         window_seconds=86400,

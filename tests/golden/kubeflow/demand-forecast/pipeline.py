@@ -144,7 +144,7 @@ def combine_tables(
 @dsl.component(base_image=BASE_IMAGE, packages_to_install=TABLE_PACKAGES)
 def validate_data(
     raw: Input[Dataset],
-    columns: list,
+    columns_json: str,
     min_rows: int,
     checks: list,
     data: Output[Dataset],
@@ -153,7 +153,11 @@ def validate_data(
 
     Every failure names its column and rule. The output keeps only the schema's columns, typed.
     """
+    import json
+
     import pandas as pd
+
+    columns = json.loads(columns_json)  # one string in the IR, not a list kfp walks
 
     frame = pd.read_parquet(raw.path)
     problems = []
@@ -277,7 +281,7 @@ def split_data(
 @dsl.component(base_image=BASE_IMAGE, packages_to_install=TABLE_PACKAGES)
 def profile_data(
     train: Input[Dataset],
-    columns: list,
+    columns_json: str,
     target: str,
     reference: Output[Artifact],
 ):
@@ -286,6 +290,8 @@ def profile_data(
 
     import numpy as np
     import pandas as pd
+
+    columns = json.loads(columns_json)  # one string in the IR, not a list kfp walks
 
     frame = pd.read_parquet(train.path)
     profile = {"rows": int(len(frame)), "columns": {}}
@@ -310,7 +316,7 @@ def profile_data(
 @dsl.component(base_image=BASE_IMAGE, packages_to_install=TRAIN_PACKAGES)
 def train_model(
     train: Input[Dataset],
-    columns: list,
+    columns_json: str,
     target: str,
     framework: str,
     estimator: str,
@@ -353,6 +359,8 @@ def train_model(
     from sklearn.compose import ColumnTransformer
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
+
+    columns = json.loads(columns_json)  # one string in the IR, not a list kfp walks
 
     frame = pd.read_parquet(train.path)
     kinds = {c["name"]: c["type"] for c in columns if c["name"] != target}
@@ -658,7 +666,7 @@ def demand_forecast(
     raw, records = combined.outputs["data"], combined.outputs["Output"]
     validation = validate_data(
         raw=raw,
-        columns=COLUMNS,
+        columns_json=json.dumps(COLUMNS),
         min_rows=100000,
         checks=DATA_CHECKS,
     )
@@ -669,10 +677,10 @@ def demand_forecast(
         seed=1234,
         stratify=False,
     )
-    profile = profile_data(train=split.outputs["train"], columns=COLUMNS, target=TARGET)
+    profile = profile_data(train=split.outputs["train"], columns_json=json.dumps(COLUMNS), target=TARGET)
     training = train_model(
         train=split.outputs["train"],
-        columns=COLUMNS,
+        columns_json=json.dumps(COLUMNS),
         target=TARGET,
         framework='lightgbm',
         estimator=ESTIMATOR,

@@ -115,7 +115,7 @@ def ingest_source(
 @dsl.component(base_image=BASE_IMAGE, packages_to_install=TABLE_PACKAGES)
 def validate_data(
     raw: Input[Dataset],
-    columns: list,
+    columns_json: str,
     min_rows: int,
     checks: list,
     data: Output[Dataset],
@@ -124,7 +124,11 @@ def validate_data(
 
     Every failure names its column and rule. The output keeps only the schema's columns, typed.
     """
+    import json
+
     import pandas as pd
+
+    columns = json.loads(columns_json)  # one string in the IR, not a list kfp walks
 
     frame = pd.read_parquet(raw.path)
     problems = []
@@ -421,7 +425,7 @@ def vision_defects(
     raw, records = ingest_weld_images.outputs["data"], ingest_weld_images.outputs["Output"]
     validation = validate_data(
         raw=raw,
-        columns=COLUMNS,
+        columns_json=json.dumps(COLUMNS),
         min_rows=10000,
         checks=DATA_CHECKS,
     )
