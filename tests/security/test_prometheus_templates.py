@@ -4,7 +4,6 @@ Prometheus renders them back as exactly the original text; promtool itself check
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -17,9 +16,10 @@ from hypothesis import strategies as st
 
 from compiler.filters import to_go_template_literal
 from compiler.plan import Defaults
+from tests.conftest import needs_tool
 from tests.security._render import example, render
 
-needs_promtool = pytest.mark.skipif(shutil.which("promtool") is None, reason="no promtool")
+needs_promtool = needs_tool("promtool")
 
 HOSTILE = [
     "{{ .ExternalURL }}",
