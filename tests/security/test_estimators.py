@@ -243,7 +243,7 @@ def train_model(tmp_path_factory: pytest.TempPathFactory) -> Any:
 def _call(train_model: Any, estimator: str, params: dict[str, Any], tmp: Path) -> None:
     train_model(
         train=SimpleNamespace(path=str(tmp / "missing.parquet")),
-        columns=[{"name": "label", "type": "int"}, {"name": "x", "type": "float"}],
+        columns_json=json.dumps([{"name": "label", "type": "int"}, {"name": "x", "type": "float"}]),
         target="label",
         framework="sklearn",
         estimator=estimator,

@@ -272,9 +272,16 @@ def write_case(tmp_path: Path, leak: Leak) -> tuple[Path, tuple[int, int, tuple[
 
 
 def diagnostics_of(path: Path) -> list[Diagnostic]:
+    """What validating the case finds, less the catalog's refusal of the carrier param names
+    (`note`, `db_password`, …: no estimator declares them; tests/security/test_estimators.py
+    covers that refusal)."""
     if path.name == "platform.yaml":
         return load_platform(path)[1]
-    return validate([path]).diagnostics
+    return [d for d in validate([path]).diagnostics if not _undeclared_param(d)]
+
+
+def _undeclared_param(diagnostic: Diagnostic) -> bool:
+    return diagnostic.code == "CHK006" and "is not a constructor parameter" in diagnostic.message
 
 
 def expected_message(leak: Leak) -> str:
@@ -359,7 +366,7 @@ def test_benign_values_validate_cleanly(change: tuple[str, str], tmp_path: Path)
     assert old in SPEC
     path = tmp_path / "benign.yaml"
     path.write_text(SPEC.replace(old, new), encoding="utf-8")
-    assert validate([path]).diagnostics == []
+    assert diagnostics_of(path) == []
 
 
 def test_platform_references_and_digests_are_not_credentials(tmp_path: Path) -> None:
