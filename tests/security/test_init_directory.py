@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -64,19 +65,30 @@ def test_an_unusable_directory_is_a_usage_error(
     assert sorted(p.name for p in tmp_path.iterdir()) == before
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
-def test_a_read_only_directory_is_a_usage_error(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+@pytest.fixture
+def read_only_folder(tmp_path: Path) -> Iterator[Path]:
+    """A folder nobody may write: by its mode, or, for root (who ignores modes), a read-only
+    tmpfs mounted there."""
     folder = tmp_path / "ro"
     folder.mkdir()
-    folder.chmod(0o500)
-    try:
-        code, output = _init(capsys, str(folder))
-    finally:
+    if os.geteuid() != 0:
+        folder.chmod(0o500)
+        yield folder
         folder.chmod(0o700)
+        return
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(folder)], check=True)
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_a_read_only_directory_is_a_usage_error(
+    read_only_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, output = _init(capsys, str(read_only_folder))
     assert code == 2 and "cannot write a spec in" in output
-    assert list(folder.iterdir()) == []
+    assert list(read_only_folder.iterdir()) == []
 
 
 def test_a_usable_directory_still_works(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
