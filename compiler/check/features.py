@@ -97,7 +97,7 @@ def _target_fits_task(
             "CHK022",
             f"a {column.type} target does not fit model.task {task}",
             loaded.locate((*_COLUMNS, index, "type")),
-            f"a {task} target is {' or '.join(fitting)}"
+            f"a {task} target is {', '.join(fitting[:-1])} or {fitting[-1]}"
             + "".join(f"; or set model.task: {t}" for t in others),
         )
     elif task == "classification" and column.allowed is not None and len(column.allowed) < 2:
