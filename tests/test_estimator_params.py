@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from compiler.catalog import catalog_data, declarations
 from compiler.check import run_checks
 from compiler.check.params import satisfies
+from compiler.diagnostics import Diagnostic
 from compiler.loader import LoadedSpec, load
 from compiler.model import build_model
 from compiler.model.spec import MLPipeline
@@ -105,7 +106,9 @@ def spec_text(estimator: str, params: dict[str, Any]) -> str:
     return yaml.safe_dump(data, sort_keys=False)
 
 
-def checked(estimator: str, params: dict[str, Any]) -> tuple[MLPipeline | None, LoadedSpec, list]:
+def checked(
+    estimator: str, params: dict[str, Any]
+) -> tuple[MLPipeline | None, LoadedSpec, list[Diagnostic]]:
     """The typed spec (None when the model refuses the value) and its CHK020 diagnostics."""
     loaded, problems = load(SourceFile("params.yaml", spec_text(estimator, params), "0" * 64))
     assert loaded is not None, problems
@@ -194,6 +197,7 @@ def test_a_value_that_validates_is_one_sklearn_accepts(case: tuple[str, str, Any
     path, name, value = case
     spec, _, found = checked(path, {name: value})
     assume(spec is not None and not found)  # the model or CHK020 refused it: nothing runs
+    assert spec is not None
     given_value = spec.model.params[name]  # as the training step receives it
     module, _, cls_name = path.rpartition(".")
     estimator = getattr(importlib.import_module(module), cls_name)()
