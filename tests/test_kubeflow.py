@@ -183,8 +183,13 @@ def _builtin_variant(text: str) -> dict[str, Any]:
     spec["metadata"]["description"] = f"description {text}"
     spec["data"]["sources"][0]["uri"] = f"https://data.example.com/a'b\"c/{{{{{text[:1]}}}}}.csv"
     spec["data"]["schema"]["columns"][3]["allowed"] = ["basic", f"allowed {text}"]
-    # catalogued parameter names (the estimator catalog refuses others); any text as values
-    spec["model"]["params"] = {"criterion": f"param {text}", "loss": [f"list {text}", 3]}
+    # catalogued parameter names (the estimator catalog refuses others) whose declared types
+    # take any text: scoring a string, categorical_features an array-like (CHK020)
+    spec["model"]["estimator"] = "sklearn.ensemble.HistGradientBoostingClassifier"
+    spec["model"]["params"] = {
+        "scoring": f"param {text}",
+        "categorical_features": [f"list {text}", 3],
+    }
     spec["code"]["repository"] = "https://github.com/acme/churn'\"{{x}}"
     spec["deploy"]["model_uri"] = "gs://acme-models/churn'\"{{x}}"
     return spec

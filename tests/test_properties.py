@@ -61,9 +61,10 @@ def _spec(description: str, param: str, arg_like: str) -> dict[str, Any]:
         "model": {
             "framework": "sklearn",
             "task": "classification",
-            "estimator": "sklearn.linear_model.LogisticRegression",
-            # only names are checked against the catalog: any text round-trips as a value
-            "params": {"solver": param, "penalty": arg_like, "C": 0.5},
+            "estimator": "sklearn.ensemble.HistGradientBoostingClassifier",
+            # parameters whose declared types take any text (CHK020 checks values): a string
+            # and an array-like
+            "params": {"scoring": param, "categorical_features": [arg_like], "max_iter": 50},
         },
         "validation": {"metrics": [{"name": "accuracy", "min": 0.1}]},
         "deploy": {
@@ -104,6 +105,6 @@ def test_any_valid_spec_compiles_and_text_round_trips(
     assert result.ok, [str(d) + d.message for d in result.diagnostics]
     card = json.loads((work / "out/model-cards/prop-model.json").read_text(encoding="utf-8"))
     assert card["description"] == description
-    assert card["params"] == {"solver": param, "penalty": arg_like, "C": 0.5}
+    assert card["params"] == {"scoring": param, "categorical_features": [arg_like], "max_iter": 50}
     markdown = (work / "out/model-cards/prop-model.md").read_text(encoding="utf-8")
     assert "<script>" not in markdown and "](" not in markdown.replace("\\](", "")

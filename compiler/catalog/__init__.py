@@ -107,3 +107,34 @@ def suggest(name: str, candidates: Iterable[str]) -> list[str]:
 def framework_version(framework: str) -> str:
     """The library version the catalog was generated from."""
     return str(catalog_data()["frameworks"][framework]["version"])
+
+
+def _entry(framework: str, path: str) -> dict[str, Any] | None:
+    section = catalog_data()["frameworks"].get(framework, {})
+    entry: dict[str, Any] | None = section.get("estimators", {}).get(path)
+    return entry
+
+
+def declarations(framework: str, path: str) -> dict[str, list[dict[str, Any]]] | None:
+    """Parameter name -> what it accepts (ACCEPT list), or None for a class not catalogued
+    (a platform's extra estimator: the catalog knows nothing of its parameters' values)."""
+    entry = _entry(framework, path)
+    if entry is None:
+        return None
+    return {name: list(param["accepts"]) for name, param in entry["params"].items()}
+
+
+def accepts_missing(framework: str, path: str) -> bool | None:
+    """Whether the class fits with NaN in X (None: not catalogued, unknown)."""
+    entry = _entry(framework, path)
+    return None if entry is None else bool(entry["allow_nan"])
+
+
+def missing_tolerant(framework: str, task: Task) -> list[str]:
+    """The catalogued estimators of a framework and task that fit with NaN in X."""
+    section = catalog_data()["frameworks"].get(framework, {})
+    return sorted(
+        path
+        for path, entry in section.get("estimators", {}).items()
+        if entry["task"] == task and entry["allow_nan"]
+    )

@@ -1,5 +1,6 @@
 """CHK006 for the estimator: only a catalogued class (or one the platform adds) of the spec's
-framework and task, with only its constructor parameters.
+framework and task, with only its constructor parameters; CHK020 (compiler.check.params) for
+the values of those parameters.
 
 The training step imports model.estimator by its dotted path and calls it with model.params, so
 a spec from a pull request must not be able to name anything else: a function that runs a shell
@@ -12,7 +13,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator, Sequence
 
-from compiler.catalog import TASK_OF_SPEC, Estimator, allowed_estimators, suggest
+from compiler.catalog import TASK_OF_SPEC, Estimator, allowed_estimators, declarations, suggest
+from compiler.check.params import param_values
 from compiler.diagnostics import Diagnostic, error
 from compiler.loader import LoadedSpec
 from compiler.model.spec import BUILTIN_FRAMEWORKS, MLPipeline
@@ -40,6 +42,11 @@ def estimator_choice(
         yield _wrong_task(chosen, model.task, task, allowed, loaded)
     else:
         yield from _unknown_params(chosen, list(model.params), loaded)
+        declared = (
+            declarations(model.framework, chosen.path) if chosen.source == "catalog" else None
+        )
+        if declared is not None:  # a platform's extra class records no parameter values
+            yield from param_values(chosen.path, declared, model.params, loaded)
 
 
 def _not_allowed(

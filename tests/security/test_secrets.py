@@ -55,7 +55,7 @@ data:
       uri: gs://acme-data/events.csv
       format: csv
       version: v1
-  schema: {columns: [{name: label, type: int}]}
+  schema: {columns: [{name: label, type: int}, {name: x, type: float}]}
   target: label
 model:
   framework: sklearn
