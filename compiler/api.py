@@ -8,6 +8,7 @@ from typing import Literal
 
 from compiler.check import run_checks
 from compiler.check.secrets import spec_secrets
+from compiler.credentials import scrub
 from compiler.diagnostics import Diagnostic, Location, error, has_errors
 from compiler.errors import TemplateError, UsageError
 from compiler.loader import LoadedSpec, load
@@ -91,16 +92,16 @@ def validate_spec(path: Path, platform: LoadedPlatform | None = None) -> Validat
     loaded, diagnostics = load(source)
     if loaded is None:
         return ValidatedSpec(shown, None, None, diagnostics)
-    found = spec_secrets(loaded)  # needs no model: reported even when the model fails
+    found, secrets = spec_secrets(loaded)  # needs no model: reported even when it fails
     spec, diagnostics = build_model(loaded)
     if spec is None:
-        return ValidatedSpec(shown, loaded, None, [*found, *diagnostics])
+        return ValidatedSpec(shown, loaded, None, scrub([*found, *diagnostics], secrets))
     spec = fill_omitted(platform, spec, loaded)  # namespaces, model_uri the platform gives
     extra = platform.platform.estimators.entries(platform.path) if platform else ()
     diagnostics = [*found, *run_checks(spec, loaded, extra)]
     if platform is not None:
         diagnostics += platform_diagnostics(platform, spec, loaded)
-    return ValidatedSpec(shown, loaded, spec, diagnostics)
+    return ValidatedSpec(shown, loaded, spec, scrub(diagnostics, secrets))
 
 
 def validate(paths: list[Path], platform: Path | None = None) -> ValidateResult:

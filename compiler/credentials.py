@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
@@ -37,7 +37,7 @@ from detect_secrets.plugins.keyword import (
     KeywordDetector,
 )
 
-from compiler.diagnostics import Diagnostic, JsonPath, error
+from compiler.diagnostics import Diagnostic, JsonPath, Location, error
 from compiler.extra_detectors import EXTRA_DETECTORS
 from compiler.typed_paths import role_at
 
@@ -279,8 +279,14 @@ def secret_diagnostics(
 
     The message names the kind of credential and at most a redacted prefix, never the value.
     """
+    return located_diagnostics(loaded, scan_tree(loaded.data, roles), where, hint)
+
+
+def located_diagnostics(
+    loaded: LoadedSpec, found: Iterable[Located], where: str, hint: str
+) -> list[Diagnostic]:
     first: dict[tuple[JsonPath, bool], Finding] = {}
-    for item in scan_tree(loaded.data, roles):
+    for item in found:
         first.setdefault((item.path, item.in_key), item.finding)
     return [
         error(
@@ -296,3 +302,33 @@ def secret_diagnostics(
 def _describe(finding: Finding) -> str:
     shown = finding.redacted
     return finding.kind if shown == "…" else f"{finding.kind} '{shown}'"
+
+
+def scrub(diagnostics: list[Diagnostic], found: Iterable[Located]) -> list[Diagnostic]:
+    """The diagnostics with each found credential cut to its redacted form wherever a stage
+    echoed it (a key in a JSON path, a parameter name, a value quoted in a hint): one place
+    that keeps every diagnostic of every rule free of the credentials SEC001 found."""
+    stand_ins = {item.finding.secret: item.finding.redacted for item in found}
+    if not stand_ins:
+        return diagnostics
+    longest_first = sorted(stand_ins.items(), key=lambda pair: -len(pair[0]))
+
+    def clean(text: str) -> str:
+        for secret, shown in longest_first:
+            text = text.replace(secret, shown)
+        return text
+
+    def place(where: Location) -> Location:
+        path = tuple(clean(part) if isinstance(part, str) else part for part in where.json_path)
+        return replace(where, json_path=path)
+
+    return [
+        replace(
+            d,
+            message=clean(d.message),
+            hint=clean(d.hint) if d.hint else d.hint,
+            location=place(d.location),
+            related=tuple(place(r) for r in d.related),
+        )
+        for d in diagnostics
+    ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import typing
 
-from compiler.credentials import DIGEST, REFERENCE, secret_diagnostics
+from compiler.credentials import DIGEST, REFERENCE, Located, located_diagnostics, scan_tree
 from compiler.diagnostics import Diagnostic, JsonPath
 from compiler.loader import LoadedSpec
 from compiler.model import types
@@ -25,9 +25,11 @@ ROLE_TYPES = {
 }
 
 
-def spec_secrets(loaded: LoadedSpec) -> list[Diagnostic]:
-    """SEC001 for every credential in a spec's keys and values."""
-    return secret_diagnostics(loaded, spec_roles(), "spec", HINT)
+def spec_secrets(loaded: LoadedSpec) -> tuple[list[Diagnostic], list[Located]]:
+    """SEC001 for every credential in a spec's keys and values, and the credentials found
+    (for `scrub`, so no other diagnostic repeats one)."""
+    found = scan_tree(loaded.data, spec_roles())
+    return located_diagnostics(loaded, found, "spec", HINT), found
 
 
 @functools.cache
