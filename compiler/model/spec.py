@@ -148,12 +148,30 @@ class Resources(Strict):
     gpu: Gpu | None = None
 
 
+SecretUse = Literal["data", "storage", "training"]
+SECRET_USES: tuple[SecretUse, ...] = ("data", "storage", "training")
+
+
 class SecretEnv(Strict):
     """An environment variable filled from a Kubernetes Secret, referenced by name only."""
 
     env: EnvVarName
     secret: DnsLabel
     key: Annotated[str, Field(pattern=r"^[-._a-zA-Z0-9]{1,253}$")]
+    used_by: list[SecretUse] = Field(
+        default_factory=lambda: list(SECRET_USES),
+        min_length=1,
+        max_length=3,
+        description="The pipeline steps that get this variable: data (the ingest steps of the "
+        "training and monitoring pipelines), storage (publish, and the drift step that reads "
+        "the published reference), training (train, evaluate and the gates). Omitted: all three.",
+    )
+
+    @model_validator(mode="after")
+    def _distinct_uses(self) -> SecretEnv:
+        if len(set(self.used_by)) != len(self.used_by):
+            raise ValueError("used_by lists a step group twice")
+        return self
 
 
 class Toleration(Strict):
