@@ -178,7 +178,7 @@ def test_environment_layers_and_platform_settings() -> None:
 
 def test_platform_defaults_become_plan_defaults() -> None:
     defaults = _plan().defaults
-    assert defaults.kfp_base_image == "registry.acme.io/base/python:3.11-slim"
+    assert defaults.kfp_base_image.startswith("registry.acme.io/base/python:3.11-slim@sha256:")
     assert defaults.argocd_project == "ml"
     assert defaults.argocd_repo_url == "https://github.com/acme/gitops.git"
     assert defaults.argocd_target_revision == "main"  # not set by the platform: built in
@@ -245,7 +245,7 @@ def test_platform_overrides_one_template_and_adds_a_target(tmp_path: Path) -> No
     assert built_in["name"] == "churn"  # card.json.j2 still comes from templates/
     settings = json.loads((tmp_path / "platform" / "churn-prod.json").read_text())
     assert settings["kfp_host"] == "https://kfp.acme.io"
-    assert settings["kfp_base_image"] == "registry.acme.io/base/python:3.11-slim"
+    assert settings["kfp_base_image"].startswith("registry.acme.io/base/python:3.11-slim@sha256:")
 
 
 def test_templates_flag_wins_over_the_platform(tmp_path: Path) -> None:
