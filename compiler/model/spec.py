@@ -38,6 +38,7 @@ from compiler.model.types import (
     ShortText,
     StorageUri,
     Version,
+    WebUri,
 )
 
 
@@ -300,6 +301,21 @@ class Serving(Strict):
     command: list[SafeStr] | None = Field(default=None, min_length=1, max_length=50)
 
 
+class ArgoCd(Strict):
+    """Where Argo CD reads the compiled output from, and the project its Applications join."""
+
+    repo_url: RepoUri | None = Field(
+        default=None,
+        description="The GitOps repository. Omitted: the platform's defaults.gitops.repo_url, "
+        "else the spec checkout's git remote (origin).",
+    )
+    project: DnsLabel | None = Field(
+        default=None,
+        description="The Argo CD project. Omitted: the platform environment's argocd_project, "
+        "else the platform's defaults.gitops.project.",
+    )
+
+
 class Deploy(Strict):
     runtime: Literal["kserve"] = "kserve"
     model_uri: StorageUri | None = Field(
@@ -311,6 +327,7 @@ class Deploy(Strict):
         default=None, description="Service account that holds the storage credentials secret."
     )
     serving: Serving | None = None
+    argocd: ArgoCd = ArgoCd()
     environments: list[Environment] = Field(min_length=1, max_length=20)
 
 
@@ -328,6 +345,11 @@ class Alerts(Strict):
     latency_p95_ms: float | None = Field(default=None, gt=0)
     error_rate: float | None = Field(default=None, gt=0, le=1)
     drift: bool = True
+    runbook_url: WebUri | None = Field(
+        default=None,
+        description="Base URL of the alerts' runbooks (each alert links <url>/<AlertName>). "
+        "Omitted: the platform's defaults.runbook_base_url.",
+    )
 
 
 class Monitoring(Strict):
