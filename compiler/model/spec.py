@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from compiler.model.names import FITS_INT64, INT64_MAX, at_most
 from compiler.model.types import (
@@ -168,11 +168,13 @@ class SecretEnv(Strict):
         "the published reference), training (train, evaluate and the gates). Omitted: all three.",
     )
 
-    @model_validator(mode="after")
-    def _distinct_uses(self) -> SecretEnv:
-        if len(set(self.used_by)) != len(self.used_by):
-            raise ValueError("used_by lists a step group twice")
-        return self
+    @field_validator("used_by")
+    @classmethod
+    def _distinct_uses(cls, value: list[SecretUse]) -> list[SecretUse]:
+        twice = sorted({use for use in value if value.count(use) > 1})
+        if twice:
+            raise ValueError(f"used_by lists {', '.join(twice)} twice")
+        return value
 
 
 class Toleration(Strict):
@@ -311,8 +313,9 @@ class ArgoCd(Strict):
     )
     project: DnsLabel | None = Field(
         default=None,
-        description="The Argo CD project. Omitted: the platform environment's argocd_project, "
-        "else the platform's defaults.gitops.project.",
+        description="The Argo CD project of every environment the platform gives none "
+        "(a platform environment's argocd_project wins: a project is an access boundary). "
+        "Omitted: the platform's defaults.gitops.project.",
     )
 
 

@@ -56,8 +56,10 @@ def delivery_settings(
     if platform is not None:
         for env in resolve(platform, spec, loaded).environments:
             platform_projects[env.name] = env.extras["argocd_project"]
+    # A project is an Argo CD access boundary: the platform's per-environment choice wins over
+    # the spec's, which wins over the platform-wide default.
     projects = {
-        env.name: argocd.project or platform_projects.get(env.name) or defaults.argocd_project
+        env.name: platform_projects.get(env.name) or argocd.project or defaults.argocd_project
         for env in spec.deploy.environments
     }
     alerts = spec.monitoring.alerts

@@ -93,7 +93,7 @@ def test_a_secret_reaches_exactly_the_steps_of_its_uses(
     ("used_by", "code", "message", "where"),
     [
         ([], "SPEC106", "List should have at least 1 item after validation, not 0", ("used_by",)),
-        (["data", "data"], "SPEC105", "used_by lists a step group twice", ()),
+        (["data", "data"], "SPEC105", "used_by lists data twice", ("used_by",)),
         (["serving"], "SPEC104", "'serving': must be 'data', 'storage' or 'training'",
          ("used_by", 0)),
     ],
