@@ -79,10 +79,18 @@ def make_spec(index: int, rng: random.Random) -> dict[str, object]:
             "timeout": f"{rng.randint(1, 120)}m",
         },
         "validation": {"metrics": gates, "latency": {"p95_ms": 50, "p99_ms": 100}},
-        "deploy": {"model_uri": f"gs://bench-models/{name}", "environments": envs},
+        "deploy": {
+            "model_uri": f"gs://bench-models/{name}",
+            "argocd": {"repo_url": "https://github.com/acme/ml-gitops.git", "project": "bench"},
+            "environments": envs,
+        },
         "monitoring": {
             "drift": {"schedule": "0 * * * *", "threshold": 0.2},
-            "alerts": {"latency_p95_ms": 80, "error_rate": 0.01},
+            "alerts": {
+                "latency_p95_ms": 80,
+                "error_rate": 0.01,
+                "runbook_url": "https://runbooks.acme.io/ml",
+            },
         },
         "schedule": {"retrain": f"{rng.randint(0, 59)} {rng.randint(0, 23)} * * 1"},
     }

@@ -15,6 +15,7 @@ from compiler.loader import LoadedSpec, load
 from compiler.model import MLPipeline, build_model
 from compiler.plan import Plan, build_plan
 from compiler.platform import LoadedPlatform, load_platform
+from compiler.platform.delivery import delivery_diagnostics
 from compiler.platform.policies import platform_diagnostics
 from compiler.platform.resolve import fill_omitted
 from compiler.render import RenderedFile, Renderer
@@ -99,6 +100,7 @@ def validate_spec(path: Path, platform: LoadedPlatform | None = None) -> Validat
     spec = fill_omitted(platform, spec, loaded)  # namespaces, model_uri the platform gives
     extra = platform.platform.estimators.entries(platform.path) if platform else ()
     diagnostics = [*found, *run_checks(spec, loaded, extra)]
+    diagnostics += delivery_diagnostics(platform, spec, loaded)  # CHK020-CHK022
     if platform is not None:
         diagnostics += platform_diagnostics(platform, spec, loaded)
     return ValidatedSpec(shown, loaded, spec, scrub(diagnostics, secrets))

@@ -94,8 +94,11 @@ class Defaults:
     """Platform-wide settings a spec does not choose (a platform.yaml may override them)."""
 
     serving_resources: Resources = field(default_factory=lambda: Resources(cpu="1", memory="2Gi"))
-    argocd_project: DnsLabel = "default"
-    argocd_repo_url: RepoUri = "https://github.com/acme/ml-gitops.git"
+    # No built-in value (a placeholder would deploy somewhere nobody chose): the spec, the
+    # platform or the checkout's git remote gives them, else validation fails (CHK020-CHK022,
+    # compiler.platform.delivery).
+    argocd_project: DnsLabel | None = None
+    argocd_repo_url: RepoUri | None = None
     argocd_target_revision: GitRef = "main"
     # Serving and GitOps: where Argo CD Applications live, where the compiled output sits in the
     # GitOps repository, and the cluster facts the serving templates need.
@@ -106,7 +109,7 @@ class Defaults:
     )
     gpu_node_label: LabelKey = "cloud.google.com/gke-accelerator"  # node label naming GPU type
     explainer_image: ImageRef = "ghcr.io/acme/specops-explainer:0.1.0"  # serves importances
-    runbook_base_url: WebUri = "https://runbooks.acme.io/ml"
+    runbook_base_url: WebUri | None = None  # see argocd_project
     kfp_host_secret: SecretName = "KFP_HOST"
     ci: CiDefaults = field(default_factory=CiDefaults)
     # Kubeflow components: an explicit base image (no kfp default-image drift) and the exact
@@ -160,7 +163,7 @@ class ResolvedEnvironment:
     is_last: bool
     # Settings only a platform.yaml gives (its environment of the same name). They have
     # defaults, so fields without a default belong above this comment.
-    argocd_project: str = "default"
+    argocd_project: str = ""  # build_plan sets it (CHK021: a valid spec has one)
     kfp_host: str | None = None  # the KFP API endpoint of this environment
     model_storage_root: str | None = None
 
@@ -195,8 +198,10 @@ def build_plan(
     spec's values), `plan.defaults` carry the platform's settings and each environment its
     platform environment's (see compiler.platform.resolve)."""
     # imported here: compiler.platform derives its defaults model from Defaults (an import cycle)
+    from compiler.platform.delivery import delivery_settings
     from compiler.platform.resolve import resolve
 
+    delivery = delivery_settings(platform, spec, loaded)
     defaults = defaults or Defaults()
     platform_envs: dict[str, dict[str, str | None]] = {}
     if platform is not None:
@@ -218,6 +223,14 @@ def build_plan(
     )
     if platform is not None:
         resolved = tuple(_with_platform_env(r, platform_envs[r.name], defaults) for r in resolved)
+    defaults = dataclasses.replace(
+        defaults,
+        argocd_repo_url=delivery.repo_url,
+        runbook_base_url=delivery.runbook_url or defaults.runbook_base_url,
+    )
+    resolved = tuple(
+        dataclasses.replace(r, argocd_project=delivery.projects[r.name] or "") for r in resolved
+    )
     provenance = Provenance(loaded.source.path, loaded.source.sha256)
     return Plan(spec, provenance, defaults, resolved, _estimator(spec, platform))
 
@@ -270,7 +283,6 @@ def _with_platform_env(
 ) -> ResolvedEnvironment:
     return dataclasses.replace(
         env,
-        argocd_project=settings["argocd_project"] or defaults.argocd_project,
         kfp_host=settings["kfp_host"],
         model_storage_root=settings["model_storage_root"],
     )

@@ -10,6 +10,7 @@ output directory instead of `deploy.model_uri`. Container (`custom`) steps need 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import json
 import re
@@ -27,6 +28,7 @@ from compiler.render import RenderedFile
 
 if TYPE_CHECKING:
     from compiler.api import ValidatedSpec
+    from compiler.model.spec import MLPipeline
     from compiler.platform import LoadedPlatform
 
 FAILURE_MARK = "specops-failure: "
@@ -98,6 +100,7 @@ def run_pipeline(options: RunOptions) -> RunResult:
     validated = checked.specs[0]
     assert validated.spec is not None and validated.loaded is not None  # checked.ok
     _check_runs_locally(validated)
+    _check_packages(validated)
     out_dir = (options.out_dir or Path(".specops-run") / validated.spec.metadata.name).absolute()
     pipeline, diagnostics = _compile(validated, checked.platform, options.template_dirs)
     result = RunResult(validated.path, [*checked.diagnostics, *diagnostics], out_dir)
@@ -134,6 +137,46 @@ def _check_runs_locally(validated: ValidatedSpec) -> None:
             hint="run it on a Kubeflow cluster: upload kubeflow/<spec>/pipeline.yaml from "
             "`specops compile`",
         )
+
+
+# What the components import, by the pip distribution `specops[run]` installs it from.
+_TABLE_MODULES = {"pandas": "pandas", "pyarrow": "pyarrow", "sklearn": "scikit-learn"}
+_FRAMEWORK_MODULES = {"xgboost": {"xgboost": "xgboost"}, "lightgbm": {"lightgbm": "lightgbm"}}
+_SCHEME_MODULES = {
+    "gs": {"fsspec": "fsspec", "gcsfs": "gcsfs"},
+    "s3": {"fsspec": "fsspec", "s3fs": "s3fs"},
+}
+
+
+def required_modules(spec: MLPipeline) -> dict[str, str]:
+    """module -> distribution of what this spec's local training run imports."""
+    needed = dict(_TABLE_MODULES)
+    needed.update(_FRAMEWORK_MODULES.get(spec.model.framework, {}))
+    for source in spec.data.sources:
+        scheme = source.uri.split("://", 1)[0] if "://" in source.uri else "file"
+        needed.update(_SCHEME_MODULES.get(scheme, {}))
+    return needed
+
+
+def _check_packages(validated: ValidatedSpec) -> None:
+    """Before any step starts: a step would fail minutes in with ModuleNotFoundError."""
+    assert validated.spec is not None
+    missing = sorted(
+        {dist for module, dist in required_modules(validated.spec).items() if not _has(module)}
+    )
+    if missing:
+        raise LocalRunError(
+            spec=validated.path,
+            problem=f"a local run needs {', '.join(missing)}, not installed here",
+            hint="pip install 'specops[run]'",
+        )
+
+
+def _has(module: str) -> bool:
+    try:  # None also when sys.modules holds None for it: importing it would fail
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a parent package that is not one, a broken __spec__
+        return False
 
 
 def _compile(

@@ -19,7 +19,10 @@ from compiler.diagnostics import Diagnostic, has_errors
 from compiler.errors import UsageError
 from compiler.filters import to_yaml
 from compiler.model.types import DNS_LABEL
+from compiler.plan import Defaults
 from compiler.platform import LoadedPlatform, Platform, load_platform
+from compiler.platform.defaults import apply_platform_defaults
+from compiler.platform.delivery import git_remote_url
 
 _DNS = re.compile(DNS_LABEL)
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
@@ -156,11 +159,12 @@ def scaffold_text(
         "    - {name: roc_auc, min: 0.7}",
         "deploy:",
         f"  model_uri: {to_yaml(_model_uri(config, team, name))}",
+        *_argocd(platform, team),
         "  environments:",
         *_environments(config, team, name),
         "monitoring:",
         '  drift: {schedule: "0 * * * *", method: psi, threshold: 0.2}',
-        "  alerts: {error_rate: 0.01}",
+        *_alerts(platform),
     ]
     return "\n".join(lines) + "\n"
 
@@ -185,6 +189,36 @@ def _model_uri(config: Platform | None, team: str, name: str) -> str:
         roots += [e.model_storage_root for e in config.environments]
     root = next((r for r in roots if r), f"gs://{team}-ml-models")
     return f"{root.rstrip('/')}/{name}"
+
+
+# What the scaffold writes for a delivery setting nothing else gives (CHK020-CHK022): a visible
+# TODO in the new spec, never a value in the outputs that nobody reviewed.
+TODO_REPO_URL = "https://git.example.com/TODO/gitops.git"
+TODO_RUNBOOK_URL = "https://runbooks.example.com/TODO"
+
+
+def _argocd(platform: LoadedPlatform | None, team: str) -> list[str]:
+    defaults = apply_platform_defaults(Defaults(), platform)
+    entries: dict[str, str] = {}
+    if defaults.argocd_repo_url is None and git_remote_url(Path.cwd().resolve()) is None:
+        entries["repo_url"] = TODO_REPO_URL
+    config = platform.platform if platform is not None else None
+    envs = [e.argocd_project for e in config.environments] if config else []
+    given = config.defaults.environment.argocd_project if config else None
+    if defaults.argocd_project is None and not (envs and all(envs)) and given is None:
+        entries["project"] = team
+    if not entries:
+        return []
+    inner = ", ".join(f"{key}: {to_yaml(value)}" for key, value in entries.items())
+    todo = "  # TODO: your GitOps repository" if "repo_url" in entries else ""
+    return [f"  argocd: {{{inner}}}{todo}"]
+
+
+def _alerts(platform: LoadedPlatform | None) -> list[str]:
+    if apply_platform_defaults(Defaults(), platform).runbook_base_url is not None:
+        return ["  alerts: {error_rate: 0.01}"]
+    runbook = to_yaml(TODO_RUNBOOK_URL)
+    return [f"  alerts: {{error_rate: 0.01, runbook_url: {runbook}}}  # TODO: your runbooks"]
 
 
 def _environments(config: Platform | None, team: str, name: str) -> list[str]:

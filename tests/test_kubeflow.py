@@ -133,10 +133,8 @@ def test_training_step_carries_the_specs_kubernetes_settings(compiled: Path) -> 
     platform = _documents(ir)[1]["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
     config = platform["exec-train-custom"]
     assert config["activeDeadlineSeconds"] == "21600"
-    assert config["secretAsEnv"][0]["secretName"] == "wandb-credentials"
-    assert config["secretAsEnv"][0]["keyToEnv"] == [
-        {"secretKey": "api-key", "envVar": "WANDB_API_KEY"}
-    ]
+    wandb = [s for s in config["secretAsEnv"] if s["secretName"] == "wandb-credentials"]
+    assert wandb[0]["keyToEnv"] == [{"secretKey": "api-key", "envVar": "WANDB_API_KEY"}]
     assert config["tolerations"] == [
         {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
     ]

@@ -57,13 +57,15 @@ def _leaves(data: Any, book_prefix: JsonPath = ()) -> list[JsonPath]:
     return [book_prefix]
 
 
-def _spec_without_placement(folder: Path) -> Path:
-    """churn-classifier with no namespaces and no model_uri, next to a copy of its data."""
+def _spec_without_placement(folder: Path, *, runbook: bool = True) -> Path:
+    """churn-classifier with no namespaces and no model_uri (and, unless `runbook`, no runbook
+    URL), next to a copy of its data."""
     text = (REPO / "specs" / "churn-classifier.yaml").read_text()
     for line in (
         "  model_uri: gs://acme-models/churn-classifier\n",
         "      namespace: ml-staging\n",
         "      namespace: ml-prod\n",
+        *(() if runbook else (', runbook_url: "https://runbooks.acme.io/ml"',)),
     ):
         assert line in text
         text = text.replace(line, "")
@@ -115,7 +117,13 @@ def test_the_platform_can_write_every_built_in_value_back(tmp_path: Path) -> Non
         assert layer.origin((ROOT, *path)).line > 3, path
     spec = _spec_without_placement(tmp_path / "specs")
     plan = _plan(spec, _platform(tmp_path, body + _PLACEMENT, "full.yaml"))
-    assert plan.defaults == Defaults()
+    # no built-in repository or runbook (CHK020, CHK022): the spec's
+    assert (plan.defaults.argocd_repo_url, plan.defaults.runbook_base_url) == (
+        "https://github.com/acme/ml-gitops.git",
+        "https://runbooks.acme.io/ml",
+    )
+    unset = {"argocd_repo_url": None, "runbook_base_url": None}
+    assert dataclasses.replace(plan.defaults, **unset) == Defaults()
 
 
 _PLACEMENT = """  environment:
@@ -182,7 +190,7 @@ _OVERRIDES = (
 
 
 def test_platform_settings_reach_plan_defaults(tmp_path: Path) -> None:
-    spec = _spec_without_placement(tmp_path / "specs")
+    spec = _spec_without_placement(tmp_path / "specs", runbook=False)
     defaults = _plan(spec, _platform(tmp_path, _OVERRIDES + _PLACEMENT)).defaults
     builtin = Defaults()
     assert defaults.kfp_base_image == "registry.acme.io/kfp/python:3.11"  # grouped spelling

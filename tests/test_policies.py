@@ -70,7 +70,9 @@ def test_violation_points_at_the_spec_and_relates_the_policy(key: str) -> None:
 
 def test_without_a_platform_no_policy_runs() -> None:
     for key in KEYS:
-        assert validate([POLICIES / f"{key}.fail.yaml"]).diagnostics == []
+        found = {d.code for d in validate([POLICIES / f"{key}.fail.yaml"]).diagnostics}
+        # the fixtures leave their GitOps settings to the platform: without it, only those
+        assert found <= {"CHK020", "CHK021", "CHK022"} and "CHK020" in found, key
 
 
 def _write_only_staging(tmp_path: Path, source: Path) -> Path:

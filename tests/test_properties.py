@@ -69,6 +69,7 @@ def _spec(description: str, param: str, arg_like: str) -> dict[str, Any]:
         "validation": {"metrics": [{"name": "accuracy", "min": 0.1}]},
         "deploy": {
             "model_uri": "gs://prop-models/prop-model",
+            "argocd": {"repo_url": "https://github.com/acme/ml-gitops.git", "project": "ml"},
             "environments": [
                 {"name": "staging", "namespace": "props-staging", "model_version": "v1"},
                 {
@@ -82,7 +83,11 @@ def _spec(description: str, param: str, arg_like: str) -> dict[str, Any]:
         },
         "monitoring": {
             "drift": {"schedule": "0 * * * *", "threshold": 0.2},
-            "alerts": {"latency_p95_ms": 80, "error_rate": 0.01},
+            "alerts": {
+                "latency_p95_ms": 80,
+                "error_rate": 0.01,
+                "runbook_url": "https://runbooks.acme.io/ml",
+            },
         },
         "schedule": {"retrain": "0 3 * * 1"},
         "ci": {"providers": ["github", "gitlab"]},

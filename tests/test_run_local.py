@@ -518,3 +518,27 @@ def test_sources_in_two_formats_are_joined_on_their_shared_column(tmp_path: Path
         ("tickets", "2", 600),
     ]
     assert "support_tickets" in metadata["model"]["features"]
+
+
+DEMAND = SPECS / "demand-forecast.yaml"
+
+
+def test_demand_forecast_runs_locally_on_exactly_the_bytes_it_pins(tmp_path: Path) -> None:
+    """Every built-in example that is not `custom` runs with `specops run --local`."""
+    result = run_pipeline(RunOptions(DEMAND, out_dir=tmp_path, echo=io.StringIO()))
+    assert result.ok, (result.failed_task, result.failures, result.diagnostics)
+    assert result.published == str(tmp_path / "models" / "v41")
+    metadata = json.loads(Path(result.published, "metadata.json").read_text(encoding="utf-8"))
+    read = {record["name"]: record for record in metadata["data"]}
+    for name in ("sales", "promotions"):
+        data = (SPECS / "data" / "demand" / f"{name}.csv").read_bytes()
+        assert read[name]["sha256"] == "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def test_the_demand_data_is_what_its_generator_writes(tmp_path: Path) -> None:
+    generator = SPECS / "data" / "demand" / "generate.py"
+    copy = tmp_path / "generate.py"
+    copy.write_bytes(generator.read_bytes())
+    subprocess.run([sys.executable, str(copy)], check=True, timeout=120)
+    for name in ("sales.csv", "promotions.csv"):
+        assert (tmp_path / name).read_bytes() == (generator.parent / name).read_bytes(), name

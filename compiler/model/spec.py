@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from compiler.model.names import FITS_INT64, INT64_MAX, at_most
 from compiler.model.types import (
@@ -38,6 +38,7 @@ from compiler.model.types import (
     ShortText,
     StorageUri,
     Version,
+    WebUri,
 )
 
 
@@ -148,12 +149,32 @@ class Resources(Strict):
     gpu: Gpu | None = None
 
 
+SecretUse = Literal["data", "storage", "training"]
+SECRET_USES: tuple[SecretUse, ...] = ("data", "storage", "training")
+
+
 class SecretEnv(Strict):
     """An environment variable filled from a Kubernetes Secret, referenced by name only."""
 
     env: EnvVarName
     secret: DnsLabel
     key: Annotated[str, Field(pattern=r"^[-._a-zA-Z0-9]{1,253}$")]
+    used_by: list[SecretUse] = Field(
+        default_factory=lambda: list(SECRET_USES),
+        min_length=1,
+        max_length=3,
+        description="The pipeline steps that get this variable: data (the ingest steps of the "
+        "training and monitoring pipelines), storage (publish, and the drift step that reads "
+        "the published reference), training (train, evaluate and the gates). Omitted: all three.",
+    )
+
+    @field_validator("used_by")
+    @classmethod
+    def _distinct_uses(cls, value: list[SecretUse]) -> list[SecretUse]:
+        twice = sorted({use for use in value if value.count(use) > 1})
+        if twice:
+            raise ValueError(f"used_by lists {', '.join(twice)} twice")
+        return value
 
 
 class Toleration(Strict):
@@ -282,6 +303,22 @@ class Serving(Strict):
     command: list[SafeStr] | None = Field(default=None, min_length=1, max_length=50)
 
 
+class ArgoCd(Strict):
+    """Where Argo CD reads the compiled output from, and the project its Applications join."""
+
+    repo_url: RepoUri | None = Field(
+        default=None,
+        description="The GitOps repository. Omitted: the platform's defaults.gitops.repo_url, "
+        "else the spec checkout's git remote (origin).",
+    )
+    project: DnsLabel | None = Field(
+        default=None,
+        description="The Argo CD project of every environment the platform gives none "
+        "(a platform environment's argocd_project wins: a project is an access boundary). "
+        "Omitted: the platform's defaults.gitops.project.",
+    )
+
+
 class Deploy(Strict):
     runtime: Literal["kserve"] = "kserve"
     model_uri: StorageUri | None = Field(
@@ -293,6 +330,7 @@ class Deploy(Strict):
         default=None, description="Service account that holds the storage credentials secret."
     )
     serving: Serving | None = None
+    argocd: ArgoCd = ArgoCd()
     environments: list[Environment] = Field(min_length=1, max_length=20)
 
 
@@ -310,6 +348,11 @@ class Alerts(Strict):
     latency_p95_ms: float | None = Field(default=None, gt=0)
     error_rate: float | None = Field(default=None, gt=0, le=1)
     drift: bool = True
+    runbook_url: WebUri | None = Field(
+        default=None,
+        description="Base URL of the alerts' runbooks (each alert links <url>/<AlertName>). "
+        "Omitted: the platform's defaults.runbook_base_url.",
+    )
 
 
 class Monitoring(Strict):

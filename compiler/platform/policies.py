@@ -11,6 +11,7 @@ so "image pinned by digest in prod" applies to every spec that deploys to prod.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -21,8 +22,10 @@ from compiler.diagnostics import Diagnostic, JsonPath, Location, Severity
 from compiler.loader import LoadedSpec
 from compiler.model.spec import MLPipeline
 from compiler.model.types import image_is_pinned_by_digest, image_registry
+from compiler.platform.defaults import BUILTIN_LOCATION, DEFAULTS_BOOK, defaults_layers
+from compiler.platform.defaults import ROOT as DEFAULTS_ROOT
 from compiler.platform.load import LoadedPlatform
-from compiler.platform.merge import origin_of
+from compiler.platform.merge import Layer, merge_layers, origin_of, value_at
 from compiler.platform.model import (
     AllowedDataSources,
     AllowedRegistries,
@@ -45,7 +48,7 @@ class Finding:
     hint: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Context:
     spec: MLPipeline  # effective
     loaded: LoadedSpec
@@ -55,6 +58,11 @@ class Context:
     def where(self, path: JsonPath) -> Location:
         """Where the spec-wide value at `path` was written (the spec, or a platform default)."""
         return origin_of(self.resolution.layers, path) or self.loaded.locate(path, key=True)
+
+    @functools.cached_property
+    def defaults_layers(self) -> tuple[Layer, ...]:
+        """The built-in settings, then the platform's (compiler.platform.defaults)."""
+        return defaults_layers(self.platform)
 
     def where_in(self, env: EnvironmentResolution, path: JsonPath) -> Location:
         found = origin_of(env.layers, path)
@@ -125,21 +133,63 @@ def _diagnostic(
     )
 
 
-def _images(spec: MLPipeline) -> Iterator[tuple[JsonPath, str]]:
+@dataclass(frozen=True, slots=True)
+class GovernedImage:
+    image: str
+    location: Location
+    setting: str | None = None  # a platform setting that chose it; None: the spec wrote it
+    builtin: bool = False  # nobody set it: specops' built-in default
+
+    def describe(self) -> str:
+        if self.setting is None:
+            return f"image {self.image!r}"
+        source = "the built-in default of" if self.builtin else "platform setting"
+        return f"image {self.image!r} ({source} defaults.{self.setting})"
+
+    def hint(self, fix: str) -> str:
+        if not self.builtin:
+            return fix
+        return f"{fix}; add defaults.{self.setting} to platform.yaml with such an image"
+
+
+def _images(ctx: Context) -> Iterator[GovernedImage]:
+    """Every image the spec's outputs run: the spec's own, then those platform settings choose."""
+    spec = ctx.spec
     if spec.model.image is not None:
-        yield ("model", "image"), spec.model.image
+        yield GovernedImage(spec.model.image, ctx.where(("model", "image")))
     if spec.deploy.serving is not None:
-        yield ("deploy", "serving", "image"), spec.deploy.serving.image
+        yield GovernedImage(spec.deploy.serving.image, ctx.where(("deploy", "serving", "image")))
+    explainer = spec.validation.explainability
+    for setting in PLATFORM_IMAGES:
+        if setting == "explainer_image" and not (explainer and explainer.serve):
+            continue
+        yield _platform_image(ctx, setting)
+
+
+# Defaults fields naming an image that generated files run (KFP steps, the explainer, GitLab CI).
+PLATFORM_IMAGES = ("kfp_base_image", "explainer_image", "ci.gitlab_image")
+
+
+def _platform_image(ctx: Context, setting: str) -> GovernedImage:
+    path = (DEFAULTS_ROOT, *setting.split("."))
+    value = value_at(merge_layers(ctx.defaults_layers, DEFAULTS_BOOK), path)
+    where = origin_of(ctx.defaults_layers, path)
+    if where is None or where == BUILTIN_LOCATION:  # at the platform's defaults, where it goes
+        key: JsonPath = ("defaults",) if "defaults" in ctx.platform.loaded.data else ()
+        return GovernedImage(str(value), ctx.platform.locate(key, key=True), setting, True)
+    return GovernedImage(str(value), where, setting)
 
 
 @policy("POL001", "image_digest", "images are pinned by digest")
 def image_digest(config: Policy, ctx: Context) -> Iterator[Finding]:
-    for path, image in _images(ctx.spec):
-        if not image_is_pinned_by_digest(image):
+    for found in _images(ctx):
+        if not image_is_pinned_by_digest(found.image):
             yield Finding(
-                f"image {image!r} is not pinned by digest",
-                ctx.where(path),
-                hint="write it as repository@sha256:<digest> so every run uses the same bytes",
+                f"{found.describe()} is not pinned by digest",
+                found.location,
+                hint=found.hint(
+                    "write it as repository@sha256:<digest> so every run uses the same bytes"
+                ),
             )
 
 
@@ -159,13 +209,13 @@ def allowed_registries(config: AllowedRegistries, ctx: Context) -> Iterator[Find
     allowed = config.registries or ctx.platform.platform.defaults.registries
     if not allowed:
         return
-    for path, image in _images(ctx.spec):
-        name = _normalised_image(image)
+    for found in _images(ctx):
+        name = _normalised_image(found.image)
         if not any(name == entry or name.startswith(entry + "/") for entry in allowed):
             yield Finding(
-                f"image {image!r} is not from an allowed registry",
-                ctx.where(path),
-                hint=f"allowed: {', '.join(allowed)}",
+                f"{found.describe()} is not from an allowed registry",
+                found.location,
+                hint=found.hint(f"allowed: {', '.join(allowed)}"),
             )
 
 

@@ -153,6 +153,7 @@ def spec_data(framework: str, task: str, estimator: str, params: dict[str, Any])
         "model": {"framework": framework, "task": task, "estimator": estimator, "params": params},
         "deploy": {
             "model_uri": "gs://acme-models/attack",
+            "argocd": {"repo_url": "https://github.com/acme/ml-gitops.git", "project": "ml"},
             "environments": [{"name": "dev", "namespace": "dev", "model_version": "v1"}],
         },
     }  # fmt: skip

@@ -66,6 +66,7 @@ model:
     C: 1.0
 deploy:
   model_uri: gs://acme-models/leak
+  argocd: {repo_url: "https://github.com/acme/ml-gitops.git", project: ml}
   environments: [{name: dev, namespace: dev, model_version: v1}]
 """
 PLATFORM = """\

@@ -1,0 +1,141 @@
+"""Delivery settings no built-in default may invent: the GitOps repository Argo CD syncs from,
+each environment's Argo CD project and the base URL of the alerts' runbooks.
+
+Each comes from the spec, else the platform, else (the repository only) the git remote `origin`
+of the checkout that holds the spec, made an https URL without credentials. What nothing gives
+is an error at validate time (CHK020 repository, CHK021 project, CHK022 runbook), as CHK018 is
+for a namespace: a placeholder like `https://github.com/acme/ml-gitops.git` would deploy
+somewhere nobody chose.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import TypeAdapter, ValidationError
+
+from compiler.diagnostics import Diagnostic, error
+from compiler.loader import LoadedSpec
+from compiler.model.spec import MLPipeline
+from compiler.model.types import RepoUri
+from compiler.plan import Defaults
+from compiler.platform.defaults import apply_platform_defaults
+from compiler.platform.load import LoadedPlatform
+
+_REPO_URI: TypeAdapter[str] = TypeAdapter(RepoUri)
+# git's scp-like syntax: [user@]host:path, where the host has no '/' and the path no leading '/'
+_SCP_LIKE = re.compile(r"^(?:[^@/:]+@)?(?P<host>[A-Za-z0-9.-]+):(?!/)(?P<path>.+)$")
+_GIT_TIMEOUT_SECONDS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverySettings:
+    repo_url: str | None
+    projects: dict[str, str | None]  # environment name -> Argo CD project
+    runbook_url: str | None  # None too when the spec has no alerts (nothing links a runbook)
+
+
+def delivery_settings(
+    platform: LoadedPlatform | None, spec: MLPipeline, loaded: LoadedSpec
+) -> DeliverySettings:
+    """What the spec, the platform and the checkout give; None where nothing does."""
+    from compiler.platform.resolve import resolve  # resolve imports the model this one checks
+
+    defaults = apply_platform_defaults(Defaults(), platform) if platform else Defaults()
+    argocd = spec.deploy.argocd
+    repo = argocd.repo_url or defaults.argocd_repo_url
+    if repo is None:
+        repo = git_remote_url(loaded.source.directory.resolve())
+    platform_projects: dict[str, str | None] = {}
+    if platform is not None:
+        for env in resolve(platform, spec, loaded).environments:
+            platform_projects[env.name] = env.extras["argocd_project"]
+    # A project is an Argo CD access boundary: the platform's per-environment choice wins over
+    # the spec's, which wins over the platform-wide default.
+    projects = {
+        env.name: platform_projects.get(env.name) or argocd.project or defaults.argocd_project
+        for env in spec.deploy.environments
+    }
+    alerts = spec.monitoring.alerts
+    runbook = (alerts.runbook_url or defaults.runbook_base_url) if alerts else None
+    return DeliverySettings(repo, projects, runbook)
+
+
+def delivery_diagnostics(
+    platform: LoadedPlatform | None, spec: MLPipeline, loaded: LoadedSpec
+) -> Iterator[Diagnostic]:
+    """CHK020-CHK022 for each setting nothing gives."""
+    found = delivery_settings(platform, spec, loaded)
+    if found.repo_url is None:
+        yield error(
+            "CHK020",
+            "no GitOps repository for the Argo CD Applications and promotion: the spec, the "
+            "platform and the checkout's git remote give none",
+            loaded.locate(("deploy",), key=True),
+            "add deploy.argocd.repo_url to the spec, or defaults.gitops.repo_url to "
+            "platform.yaml, or compile in a git checkout whose remote origin is the repository",
+        )
+    for index, env in enumerate(spec.deploy.environments):
+        if found.projects[env.name] is None:
+            yield error(
+                "CHK021",
+                f"environment {env.name!r} has no Argo CD project: neither the spec nor the "
+                "platform gives one",
+                loaded.locate(("deploy", "environments", index, "name")),
+                "add deploy.argocd.project to the spec, or argocd_project to the platform's "
+                f"environment {env.name!r} (or defaults.gitops.project) in platform.yaml",
+            )
+    if spec.monitoring.alerts is not None and found.runbook_url is None:
+        yield error(
+            "CHK022",
+            "the alerts link no runbook: neither the spec nor the platform gives a runbook URL",
+            loaded.locate(("monitoring", "alerts"), key=True),
+            "add monitoring.alerts.runbook_url to the spec, or defaults.runbook_base_url to "
+            "platform.yaml",
+        )
+
+
+@functools.cache
+def git_remote_url(directory: Path) -> str | None:
+    """The https URL of the `origin` remote of the git checkout holding `directory`, if any."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(directory), "config", "--get", "remote.origin.url"],
+            capture_output=True,
+            text=True,
+            timeout=_GIT_TIMEOUT_SECONDS,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):  # no git, or a hung one: no remote
+        return None
+    return https_remote(done.stdout.strip()) if done.returncode == 0 else None
+
+
+def https_remote(url: str) -> str | None:
+    """`url` as an https URL Argo CD can read, without user, password or token; None when it
+    names no host (a local path) or is no valid repository URI afterwards."""
+    scp = _SCP_LIKE.match(url) if "://" not in url else None
+    if scp is not None:
+        host, path = scp["host"], scp["path"]
+    else:
+        try:
+            parts = urlsplit(url)
+            host, path = parts.hostname or "", parts.path.lstrip("/")
+        except ValueError:
+            return None
+        if parts.scheme not in ("https", "http", "ssh", "git", "git+ssh") or parts.query:
+            return None
+        if parts.scheme in ("https", "http") and parts.port:  # an ssh port is no https port
+            host = f"{host}:{parts.port}"
+    if not host or not path:
+        return None
+    try:
+        return _REPO_URI.validate_python(f"https://{host}/{path}")
+    except ValidationError:
+        return None
