@@ -100,7 +100,7 @@ def validate_spec(path: Path, platform: LoadedPlatform | None = None) -> Validat
     spec = fill_omitted(platform, spec, loaded)  # namespaces, model_uri the platform gives
     extra = platform.platform.estimators.entries(platform.path) if platform else ()
     diagnostics = [*found, *run_checks(spec, loaded, extra)]
-    diagnostics += delivery_diagnostics(platform, spec, loaded)  # CHK020-CHK022
+    diagnostics += delivery_diagnostics(platform, spec, loaded)  # CHK024-CHK026
     if platform is not None:
         diagnostics += platform_diagnostics(platform, spec, loaded)
     return ValidatedSpec(shown, loaded, spec, scrub(diagnostics, secrets))

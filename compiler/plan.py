@@ -95,7 +95,7 @@ class Defaults:
 
     serving_resources: Resources = field(default_factory=lambda: Resources(cpu="1", memory="2Gi"))
     # No built-in value (a placeholder would deploy somewhere nobody chose): the spec, the
-    # platform or the checkout's git remote gives them, else validation fails (CHK020-CHK022,
+    # platform or the checkout's git remote gives them, else validation fails (CHK024-CHK026,
     # compiler.platform.delivery).
     argocd_project: DnsLabel | None = None
     argocd_repo_url: RepoUri | None = None
@@ -163,7 +163,7 @@ class ResolvedEnvironment:
     is_last: bool
     # Settings only a platform.yaml gives (its environment of the same name). They have
     # defaults, so fields without a default belong above this comment.
-    argocd_project: str = ""  # build_plan sets it (CHK021: a valid spec has one)
+    argocd_project: str = ""  # build_plan sets it (CHK025: a valid spec has one)
     kfp_host: str | None = None  # the KFP API endpoint of this environment
     model_storage_root: str | None = None
 

@@ -191,7 +191,7 @@ def _model_uri(config: Platform | None, team: str, name: str) -> str:
     return f"{root.rstrip('/')}/{name}"
 
 
-# What the scaffold writes for a delivery setting nothing else gives (CHK020-CHK022): a visible
+# What the scaffold writes for a delivery setting nothing else gives (CHK024-CHK026): a visible
 # TODO in the new spec, never a value in the outputs that nobody reviewed.
 TODO_REPO_URL = "https://git.example.com/TODO/gitops.git"
 TODO_RUNBOOK_URL = "https://runbooks.example.com/TODO"

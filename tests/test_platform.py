@@ -144,7 +144,7 @@ def test_cli_defaults_to_platform_yaml_in_the_working_directory(
     assert code == 1 and "POL008" in out
     (tmp_path / "platform.yaml").unlink()
     code, out, _ = _run(capsys, "validate", "specs")
-    assert "POL008" not in out and "CHK020" in out  # no policy; no GitOps repository either
+    assert "POL008" not in out and "CHK024" in out  # no policy; no GitOps repository either
 
 
 # --- layers ----------------------------------------------------------------------------------

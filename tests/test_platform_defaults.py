@@ -117,7 +117,7 @@ def test_the_platform_can_write_every_built_in_value_back(tmp_path: Path) -> Non
         assert layer.origin((ROOT, *path)).line > 3, path
     spec = _spec_without_placement(tmp_path / "specs")
     plan = _plan(spec, _platform(tmp_path, body + _PLACEMENT, "full.yaml"))
-    # no built-in repository or runbook (CHK020, CHK022): the spec's
+    # no built-in repository or runbook (CHK024, CHK026): the spec's
     assert (plan.defaults.argocd_repo_url, plan.defaults.runbook_base_url) == (
         "https://github.com/acme/ml-gitops.git",
         "https://runbooks.acme.io/ml",

@@ -3,7 +3,7 @@ each environment's Argo CD project and the base URL of the alerts' runbooks.
 
 Each comes from the spec, else the platform, else (the repository only) the git remote `origin`
 of the checkout that holds the spec, made an https URL without credentials. What nothing gives
-is an error at validate time (CHK020 repository, CHK021 project, CHK022 runbook), as CHK018 is
+is an error at validate time (CHK024 repository, CHK025 project, CHK026 runbook), as CHK018 is
 for a namespace: a placeholder like `https://github.com/acme/ml-gitops.git` would deploy
 somewhere nobody chose.
 """
@@ -70,11 +70,11 @@ def delivery_settings(
 def delivery_diagnostics(
     platform: LoadedPlatform | None, spec: MLPipeline, loaded: LoadedSpec
 ) -> Iterator[Diagnostic]:
-    """CHK020-CHK022 for each setting nothing gives."""
+    """CHK024-CHK026 for each setting nothing gives."""
     found = delivery_settings(platform, spec, loaded)
     if found.repo_url is None:
         yield error(
-            "CHK020",
+            "CHK024",
             "no GitOps repository for the Argo CD Applications and promotion: the spec, the "
             "platform and the checkout's git remote give none",
             loaded.locate(("deploy",), key=True),
@@ -84,7 +84,7 @@ def delivery_diagnostics(
     for index, env in enumerate(spec.deploy.environments):
         if found.projects[env.name] is None:
             yield error(
-                "CHK021",
+                "CHK025",
                 f"environment {env.name!r} has no Argo CD project: neither the spec nor the "
                 "platform gives one",
                 loaded.locate(("deploy", "environments", index, "name")),
@@ -93,7 +93,7 @@ def delivery_diagnostics(
             )
     if spec.monitoring.alerts is not None and found.runbook_url is None:
         yield error(
-            "CHK022",
+            "CHK026",
             "the alerts link no runbook: neither the spec nor the platform gives a runbook URL",
             loaded.locate(("monitoring", "alerts"), key=True),
             "add monitoring.alerts.runbook_url to the spec, or defaults.runbook_base_url to "

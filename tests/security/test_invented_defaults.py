@@ -1,6 +1,6 @@
 """Attack class: an output that deploys somewhere nobody chose. The GitOps repository, the Argo CD
 project and the runbook URL come from the spec, the platform or (the repository only) the
-checkout's git remote, without credentials; when nothing gives one it is CHK020/CHK021/CHK022.
+checkout's git remote, without credentials; when nothing gives one it is CHK024/CHK025/CHK026.
 
 The corpus is data: remote URLs as git stores them and the https URL (or nothing) Argo CD gets;
 spec edits and the exact diagnostics."""
@@ -79,17 +79,17 @@ def test_nothing_gives_them_each_is_a_located_error(tmp_path: Path) -> None:
     spec = _spec_without(tmp_path, repo=False, project=False, runbook=False)
     found = [(d.code, d.location.json_path) for d in validate([spec]).diagnostics]
     assert found == [
-        ("CHK020", ("deploy",)),
-        ("CHK021", ("deploy", "environments", 0, "name")),
-        ("CHK021", ("deploy", "environments", 1, "name")),
-        ("CHK022", ("monitoring", "alerts")),
+        ("CHK024", ("deploy",)),
+        ("CHK025", ("deploy", "environments", 0, "name")),
+        ("CHK025", ("deploy", "environments", 1, "name")),
+        ("CHK026", ("monitoring", "alerts")),
     ]
     messages = {d.code: (d.message, d.hint) for d in validate([spec]).diagnostics}
-    assert messages["CHK020"][1] == (
+    assert messages["CHK024"][1] == (
         "add deploy.argocd.repo_url to the spec, or defaults.gitops.repo_url to platform.yaml, "
         "or compile in a git checkout whose remote origin is the repository"
     )
-    assert messages["CHK022"][0] == (
+    assert messages["CHK026"][0] == (
         "the alerts link no runbook: neither the spec nor the platform gives a runbook URL"
     )
 
