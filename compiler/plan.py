@@ -37,6 +37,7 @@ from compiler.model.types import (
     Version,
     WebUri,
 )
+from compiler.preprocessing import preprocessing_json
 
 if TYPE_CHECKING:  # compiler.platform derives its defaults model from Defaults below
     from compiler.platform.load import LoadedPlatform
@@ -174,6 +175,8 @@ class Plan:
     # The catalog entry of a built-in framework's estimator: the training component refuses
     # any other class, and any parameter not listed, before it imports anything.
     estimator: Estimator | None = None
+    # The training step's effective per-column preprocessing (compiler.preprocessing), JSON.
+    preprocessing_json: str = "[]"
 
     @property
     def name(self) -> str:
@@ -219,7 +222,9 @@ def build_plan(
     if platform is not None:
         resolved = tuple(_with_platform_env(r, platform_envs[r.name], defaults) for r in resolved)
     provenance = Provenance(loaded.source.path, loaded.source.sha256)
-    return Plan(spec, provenance, defaults, resolved, _estimator(spec, platform))
+    return Plan(
+        spec, provenance, defaults, resolved, _estimator(spec, platform), preprocessing_json(spec)
+    )
 
 
 def _estimator(spec: MLPipeline, platform: LoadedPlatform | None) -> Estimator | None:

@@ -1,0 +1,117 @@
+"""The effective preprocessing of each feature column: what the training step builds.
+
+A setting comes from the column's entry in `data.preprocessing.columns`, else the column type's
+entry in `data.preprocessing.defaults`, else specops' built-in default. The built-in defaults
+make every valid spec train: sklearn imputes nullable columns (most of its estimators refuse
+NaN), the boosters split on NaN and on category codes natively (their booster is served alone,
+so nothing may run in front of it). Checks (compiler.check.preprocessing), the plan (the JSON
+the training step reads) and `specops explain` all read this one function.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Literal
+
+from compiler.model.spec import BOOSTER_FRAMEWORKS, Column, MLPipeline, ScalarValue
+
+Kind = Literal["numeric", "bool", "category"]
+FEATURE_KINDS: dict[str, Kind] = {
+    "int": "numeric",
+    "float": "numeric",
+    "bool": "bool",
+    "category": "category",
+}
+SETTINGS: dict[Kind, tuple[str, ...]] = {
+    "numeric": ("impute", "fill_value", "scale"),
+    "bool": ("impute", "fill_value"),
+    "category": ("impute", "fill_value", "encode"),
+}
+BUILT_IN = "built-in default"
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnSteps:
+    """One feature column's preprocessing; `origins` names where each setting came from (a
+    spec JSON path, or BUILT_IN)."""
+
+    name: str
+    kind: Kind
+    impute: str = "none"
+    fill_value: ScalarValue | None = None
+    scale: str = "none"
+    encode: str = "none"
+    origins: dict[str, str] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "impute": self.impute,
+            "fill_value": self.fill_value,
+            "scale": self.scale,
+            "encode": self.encode,
+        }
+
+
+def is_booster(spec: MLPipeline) -> bool:
+    return spec.model.framework in BOOSTER_FRAMEWORKS
+
+
+def built_in(spec: MLPipeline, column: Column) -> dict[str, object]:
+    """The built-in settings of a feature column (see the module docstring for why)."""
+    booster = is_booster(spec)
+    kind = FEATURE_KINDS[column.type]
+    impute = "none"
+    if column.nullable and not booster:
+        impute = "median" if kind == "numeric" else "most_frequent"
+    return {
+        "impute": impute,
+        "fill_value": None,
+        "scale": "none",
+        "encode": ("native" if booster else "one_hot") if kind == "category" else "none",
+    }
+
+
+def feature_columns(spec: MLPipeline) -> list[Column]:
+    """The columns a model may use, in schema order: int, float, bool and category columns
+    other than the target (string and datetime columns are identifiers or timestamps)."""
+    return [
+        c
+        for c in spec.data.data_schema.columns
+        if c.type in FEATURE_KINDS and c.name != spec.data.target
+    ]
+
+
+def effective_preprocessing(spec: MLPipeline) -> dict[str, ColumnSteps]:
+    """The settings of every feature column the model uses (dropped columns left out), in
+    schema order."""
+    pre = spec.data.preprocessing
+    result: dict[str, ColumnSteps] = {}
+    for column in feature_columns(spec):
+        own = pre.columns.get(column.name)
+        if own is not None and own.drop:
+            continue
+        kind = FEATURE_KINDS[column.type]
+        defaults = getattr(pre.defaults, kind)
+        values = built_in(spec, column)
+        origins = dict.fromkeys(values, BUILT_IN)
+        for name in SETTINGS[kind]:
+            layers = (
+                (defaults, f"data.preprocessing.defaults.{kind}.{name}"),
+                (own, f"data.preprocessing.columns.{column.name}.{name}"),
+            )
+            for source, path in layers:  # lowest first: the column's own entry wins
+                given = getattr(source, name, None) if source is not None else None
+                if given is not None:
+                    values[name], origins[name] = given, path
+        result[column.name] = ColumnSteps(column.name, kind, origins=origins, **values)  # type: ignore[arg-type]
+    return result
+
+
+def preprocessing_json(spec: MLPipeline) -> str:
+    """The training step's `preprocessing_json` argument: one string in the IR (like
+    `columns_json`), the effective settings in schema order."""
+    steps = [s.as_json() for s in effective_preprocessing(spec).values()]
+    return json.dumps(steps, sort_keys=True)
