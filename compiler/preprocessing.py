@@ -23,11 +23,7 @@ FEATURE_KINDS: dict[str, Kind] = {
     "bool": "bool",
     "category": "category",
 }
-SETTINGS: dict[Kind, tuple[str, ...]] = {
-    "numeric": ("impute", "fill_value", "scale"),
-    "bool": ("impute", "fill_value"),
-    "category": ("impute", "fill_value", "encode"),
-}
+SETTINGS = ("impute", "fill_value", "scale", "encode")
 BUILT_IN = "built-in default"
 
 
@@ -97,7 +93,8 @@ def effective_preprocessing(spec: MLPipeline) -> dict[str, ColumnSteps]:
         defaults = getattr(pre.defaults, kind)
         values = built_in(spec, column)
         origins = dict.fromkeys(values, BUILT_IN)
-        for name in SETTINGS[kind]:
+        for name in SETTINGS:
+            # a column entry may hold a setting its type has not: kept, so checks refuse it
             layers = (
                 (defaults, f"data.preprocessing.defaults.{kind}.{name}"),
                 (own, f"data.preprocessing.columns.{column.name}.{name}"),

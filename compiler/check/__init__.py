@@ -42,7 +42,7 @@ def duplicates(names: list[str]) -> Iterator[tuple[int, str]]:
 
 # they register rules (compiler.check.secrets is no rule: api.validate_spec runs it before the
 # model, on the loaded data)
-from compiler.check import data, delivery, placement, training  # noqa: E402
+from compiler.check import data, delivery, placement, preprocessing, training  # noqa: E402
 from compiler.check.estimators import estimator_choice  # noqa: E402
 
 __all__ = [
@@ -53,6 +53,7 @@ __all__ = [
     "duplicates",
     "estimator_choice",
     "placement",
+    "preprocessing",
     "rule",
     "run_checks",
     "training",

@@ -139,11 +139,13 @@ Encode = Literal["one_hot", "ordinal", "native"]
 
 _IMPUTE = (
     "Missing values: none (left as NaN), mean, median, most_frequent, or constant (fill_value). "
-    "Omitted: median for nullable numeric and most_frequent for nullable bool and category "
+    "Omitted: median for nullable int and float and most_frequent for nullable bool and category "
     "columns with sklearn; none for xgboost and lightgbm, which split on NaN natively."
 )
-_FILL = "The value `impute: constant` fills in; of the column's type (a category: an allowed value)."
-_SCALE = "Numeric columns: none, standard (zero mean, unit variance) or minmax (to [0, 1]). Omitted: none."
+_FILL = "What `impute: constant` fills in: of the column's type (a category: an allowed value)."
+_SCALE = (
+    "int and float columns: none, standard (to zero mean, unit variance) or minmax (to [0, 1])."
+)
 _ENCODE = (
     "Category columns: one_hot, ordinal (the code of the value in `allowed`, else among the "
     "sorted training values) or native (xgboost and lightgbm only: codes the booster splits on "
@@ -175,11 +177,11 @@ class CategoryDefaults(Strict):
 
 
 class TypeDefaults(Strict):
-    numeric: NumericDefaults = Field(default=NumericDefaults(), description="int and float columns.")
-    bool: BoolDefaults = Field(default=BoolDefaults(), description="bool columns.")
-    category: CategoryDefaults = Field(
-        default=CategoryDefaults(), description="category columns."
+    numeric: NumericDefaults = Field(
+        default=NumericDefaults(), description="int and float columns."
     )
+    bool: BoolDefaults = Field(default=BoolDefaults(), description="bool columns.")
+    category: CategoryDefaults = Field(default=CategoryDefaults(), description="category columns.")
 
 
 class ColumnPreprocessing(Strict):
