@@ -112,3 +112,16 @@ def preprocessing_json(spec: MLPipeline) -> str:
     `columns_json`), the effective settings in schema order."""
     steps = [s.as_json() for s in effective_preprocessing(spec).values()]
     return json.dumps(steps, sort_keys=True)
+
+
+def nan_features(spec: MLPipeline) -> list[str]:
+    """The feature columns whose missing values reach the estimator as NaN: nullable ones the
+    effective settings leave unimputed (`impute: none`), except one-hot encoded categories,
+    where missing is a category of its own. An estimator whose catalog entry has
+    `allow_nan: false` cannot fit these (compiler.check refuses that pairing)."""
+    nullable = {c.name for c in spec.data.data_schema.columns if c.nullable}
+    return [
+        name
+        for name, steps in effective_preprocessing(spec).items()
+        if name in nullable and steps.impute == "none" and steps.encode != "one_hot"
+    ]

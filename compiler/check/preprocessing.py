@@ -153,7 +153,7 @@ def _framework_misfits(spec: MLPipeline, steps: ColumnSteps) -> Iterator[Misfit]
 
 def _fill_misfits(column: Column, steps: ColumnSteps) -> Iterator[Misfit]:
     if steps.impute != "constant":
-        if steps.fill_value is not None and steps.origins.get("impute") != BUILT_IN:
+        if steps.fill_value is not None:
             yield ("PRE007", "fill_value", f"fill_value of {column.name!r} is read only with "
                    f"impute: constant (it has impute: {steps.impute})", None)  # fmt: skip
         return
