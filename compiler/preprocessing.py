@@ -70,6 +70,22 @@ def built_in(spec: MLPipeline, column: Column) -> dict[str, object]:
     }
 
 
+def built_in_reason(spec: MLPipeline, column: Column, setting: str) -> str:
+    """Why the built-in default of `setting` is what it is, for `specops explain`."""
+    framework = spec.model.framework
+    if setting == "impute":
+        if not column.nullable:
+            return "the column is not nullable: nothing to impute"
+        if is_booster(spec):
+            return f"{framework} splits on missing values natively"
+        return f"a nullable {column.type} column with {framework}: most estimators refuse NaN"
+    if setting == "encode" and column.type == "category":
+        return "codes the booster splits on" if is_booster(spec) else "one column per value"
+    if setting == "fill_value":
+        return "read only with impute: constant"
+    return "not applied unless the spec asks"
+
+
 def feature_columns(spec: MLPipeline) -> list[Column]:
     """The columns a model may use, in schema order: int, float, bool and category columns
     other than the target (string and datetime columns are identifiers or timestamps)."""
