@@ -37,6 +37,7 @@ from compiler.model.types import (
     Version,
     WebUri,
 )
+from compiler.preprocessing import preprocessing_json
 
 if TYPE_CHECKING:  # compiler.platform derives its defaults model from Defaults below
     from compiler.platform.load import LoadedPlatform
@@ -177,6 +178,8 @@ class Plan:
     # The catalog entry of a built-in framework's estimator: the training component refuses
     # any other class, and any parameter not listed, before it imports anything.
     estimator: Estimator | None = None
+    # The training step's effective per-column preprocessing (compiler.preprocessing), JSON.
+    preprocessing_json: str = "[]"
 
     @property
     def name(self) -> str:
@@ -232,7 +235,9 @@ def build_plan(
         dataclasses.replace(r, argocd_project=delivery.projects[r.name] or "") for r in resolved
     )
     provenance = Provenance(loaded.source.path, loaded.source.sha256)
-    return Plan(spec, provenance, defaults, resolved, _estimator(spec, platform))
+    return Plan(
+        spec, provenance, defaults, resolved, _estimator(spec, platform), preprocessing_json(spec)
+    )
 
 
 def _estimator(spec: MLPipeline, platform: LoadedPlatform | None) -> Estimator | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from compiler.cli import run
 from compiler.errors import UsageError
@@ -110,3 +111,45 @@ def test_an_invalid_spec_is_reported_not_explained(capsys: pytest.CaptureFixture
     assert code == 1
     assert out == ""
     assert "SPEC101" in err
+
+
+def _preprocessing_spec(folder: Path) -> Path:
+    data = yaml.safe_load((REPO / "specs" / "churn-classifier.yaml").read_text(encoding="utf-8"))
+    data["data"]["schema"]["columns"][2]["nullable"] = True  # monthly_charges
+    data["data"]["preprocessing"] = {
+        "defaults": {"numeric": {"scale": "standard"}},
+        "columns": {"support_tickets": {"impute": "constant", "fill_value": 0}},
+    }
+    (folder / "data").mkdir()
+    (folder / "data" / "churn.csv").write_bytes(
+        (REPO / "specs" / "data" / "churn.csv").read_bytes()
+    )
+    path = folder / "churn.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("column", "setting", "final", "chosen_by"),
+    [
+        ("monthly_charges", "impute", "median", "specops' built-in default (a nullable float "
+         "column with sklearn: most estimators refuse NaN)"),
+        ("tenure_months", "impute", "none", "specops' built-in default (the column is not "
+         "nullable: nothing to impute)"),
+        ("tenure_months", "scale", "standard", "data.preprocessing.defaults.numeric.scale"),
+        ("support_tickets", "fill_value", 0,
+         "data.preprocessing.columns.support_tickets.fill_value"),
+        ("plan", "encode", "one_hot", "specops' built-in default (one column per value)"),
+    ],
+)  # fmt: skip
+def test_explain_shows_the_effective_preprocessing_and_what_chose_it(
+    tmp_path: Path, column: str, setting: str, final: object, chosen_by: str
+) -> None:
+    spec = _preprocessing_spec(tmp_path)
+    path = f"data.preprocessing.columns.{column}.{setting}"
+    result = explain(ExplainOptions(spec, path))
+    assert result.explanation is not None, result.diagnostics
+    assert result.explanation.final == final
+    assert result.explanation.chosen_by is not None
+    assert result.explanation.chosen_by.split(" (/")[0].split(f" ({spec}")[0] == chosen_by
+    assert f"  chosen by:   {result.explanation.chosen_by}\n" in result.explanation.text()

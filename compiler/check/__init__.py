@@ -42,7 +42,14 @@ def duplicates(names: list[str]) -> Iterator[tuple[int, str]]:
 
 # they register rules (compiler.check.secrets is no rule: api.validate_spec runs it before the
 # model, on the loaded data)
-from compiler.check import data, delivery, features, placement, training  # noqa: E402
+from compiler.check import (  # noqa: E402
+    data,
+    delivery,
+    features,
+    placement,
+    preprocessing,
+    training,
+)
 from compiler.check.estimators import estimator_choice  # noqa: E402
 
 __all__ = [
@@ -54,6 +61,7 @@ __all__ = [
     "estimator_choice",
     "features",
     "placement",
+    "preprocessing",
     "rule",
     "run_checks",
     "training",

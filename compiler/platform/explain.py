@@ -18,6 +18,7 @@ from typing import Any
 from compiler.api import validate_spec
 from compiler.diagnostics import Diagnostic, JsonPath, format_json_path, has_errors
 from compiler.errors import UsageError
+from compiler.loader import LoadedSpec
 from compiler.plan import Plan, build_plan
 from compiler.platform.defaults import DEFAULTS_BOOK, ROOT, defaults_layers, to_data
 from compiler.platform.load import LoadedPlatform, load_platform
@@ -32,6 +33,13 @@ from compiler.platform.merge import (
     value_at,
 )
 from compiler.platform.resolve import ENVIRONMENT_BOOK, SPEC_BOOK, resolve
+from compiler.preprocessing import (
+    BUILT_IN,
+    SETTINGS,
+    built_in_reason,
+    effective_preprocessing,
+    feature_columns,
+)
 
 _STEP = re.compile(
     r"\.(?P<key>[A-Za-z_][-A-Za-z0-9_]*)|\[(?P<index>[0-9]+)\]|\[(?P<name>[a-z0-9][-a-z0-9]*)\]"
@@ -63,6 +71,9 @@ class Explanation:
     rule: MergeRule
     contributions: list[Contribution]
     defaults: bool = False  # a path into plan.defaults, not into the spec
+    # A preprocessing setting: the spec path that chose its effective value, with where it
+    # is written, or specops' built-in default (compiler.preprocessing).
+    chosen_by: str | None = None
 
     def text(self) -> str:
         return render_text(self)
@@ -126,6 +137,7 @@ def explain(options: ExplainOptions) -> ExplainResult:
         assert env is not None  # _split_environment checked the name
         view, layers, book = _environment_view(plan, environment), env.layers, ENVIRONMENT_BOOK
     path = _concrete(view, steps, options.path)
+    chosen_by = None if in_defaults or environment else _chosen_by(plan, validated.loaded, path)
     explanation = Explanation(
         validated.path,
         environment,
@@ -134,6 +146,7 @@ def explain(options: ExplainOptions) -> ExplainResult:
         book.rule(path) if path else RuleBook([]).rule(()),
         contributions(layers, book, path),
         in_defaults,
+        chosen_by,
     )
     return ExplainResult(validated.diagnostics, explanation)
 
@@ -166,7 +179,33 @@ def _split_environment(
 
 
 def _spec_view(plan: Plan) -> dict[str, Any]:
-    return plan.spec.model_dump(mode="json", by_alias=True)
+    """The effective spec; `data.preprocessing.columns` lists every feature column with its
+    effective settings (what the training step applies), not only the spec's entries."""
+    view = plan.spec.model_dump(mode="json", by_alias=True)
+    effective = effective_preprocessing(plan.spec)
+    columns: dict[str, Any] = {}
+    for column in feature_columns(plan.spec):
+        steps = effective.get(column.name)
+        settings = {} if steps is None else {k: v for k, v in steps.as_json().items()
+                                             if k in SETTINGS}  # fmt: skip
+        columns[column.name] = {"drop": steps is None, **settings}
+    given = view["data"]["preprocessing"]["columns"]
+    view["data"]["preprocessing"]["columns"] = {**given, **columns}  # given: non-features too
+    return view
+
+
+def _chosen_by(plan: Plan, loaded: LoadedSpec, path: JsonPath) -> str | None:
+    """Where the effective value of a preprocessing column setting comes from."""
+    if len(path) != 5 or path[:3] != ("data", "preprocessing", "columns"):
+        return None
+    steps = effective_preprocessing(plan.spec).get(str(path[3]))
+    if steps is None or path[4] not in steps.origins:
+        return None
+    origin = steps.origins[str(path[4])]
+    if origin == BUILT_IN:
+        column = next(c for c in plan.spec.data.data_schema.columns if c.name == steps.name)
+        return f"specops' built-in default ({built_in_reason(plan.spec, column, str(path[4]))})"
+    return f"{origin} ({loaded.locate(tuple(origin.split('.')))})"
 
 
 def _environment_view(plan: Plan, name: str) -> dict[str, Any]:
@@ -226,8 +265,11 @@ def render_text(item: Explanation) -> str:
         f"  final value: {_shown(item.final)}",
         f"  merge rule:  {how}" + (f" ({item.rule.why})" if item.rule.why else ""),
     ]
+    if item.chosen_by is not None:
+        lines.append(f"  chosen by:   {item.chosen_by}")
     if not item.contributions:
-        lines.append("  set by:      no layer; this is specops' built-in default")
+        if item.chosen_by is None:
+            lines.append("  set by:      no layer; this is specops' built-in default")
         return "\n".join(lines) + "\n"
     lines.append("  layers, lowest first:")
     rows = [

@@ -297,16 +297,18 @@ def train_model(
     framework: str,
     estimator: str,
     params_json: str,
+    preprocessing_json: str,
     model: Output[Model],
 ):
     """Fit the spec's estimator (imported by its dotted path) behind a feature transformer.
 
-    The features are the int, float, bool and category columns, in schema order; string and
-    datetime columns are identifiers or timestamps, not features. sklearn gets category columns
-    one-hot encoded. xgboost and lightgbm get each category as its code (its position in the
-    column's `allowed` list, else among the sorted training values; unknown or missing: NaN) and
-    split on it natively, so their booster alone takes the raw feature vector with codes in
-    place of categories: that booster is what KServe's xgboost and lightgbm runtimes serve.
+    The features and their preparation are preprocessing_json: the int, float, bool and
+    category columns in schema order, less dropped ones, each with its effective imputation,
+    scaling and encoding (compiler.preprocessing). xgboost and lightgbm get each category as
+    its code (its position in the column's `allowed` list, else among the sorted training
+    values; unknown or missing: NaN) and, for `native`, split on it as a category; nothing else
+    runs in front of their booster, which alone is what KServe's xgboost and lightgbm runtimes
+    serve.
     """
     import json
 
@@ -333,57 +335,79 @@ def train_model(
     import numpy as np
     import pandas as pd
     from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
+    from sklearn.preprocessing import (
+        FunctionTransformer,
+        MinMaxScaler,
+        OneHotEncoder,
+        OrdinalEncoder,
+        StandardScaler,
+    )
 
     columns = json.loads(columns_json)  # one string in the IR, not a list kfp walks
+    # Each feature's effective settings, resolved by specops (data.preprocessing and its
+    # defaults): the transformer below is saved with the estimator, so serving prepares
+    # features exactly as training did.
+    steps = json.loads(preprocessing_json)
+    allowed_values = {c["name"]: c.get("allowed") for c in columns}
+
+    def one_to_one(func, **kw_args):
+        return FunctionTransformer(func, kw_args=kw_args, feature_names_out="one-to-one")
+
+    def prepare(step):
+        parts = []
+        if step["kind"] == "bool" or step["impute"] != "none" and step["kind"] == "numeric":
+            # floats: nullable bools arrive as objects (True/False/None -> 1/0/NaN), and an
+            # int column's imputer could not fill in a float
+            parts.append(one_to_one(np.asarray, dtype=float))
+        if step["kind"] == "category" and step["impute"] != "none":
+            # missing strings arrive as None or NaN (pandas versions differ): NaN for the imputer
+            parts += [one_to_one(pd.DataFrame.astype, dtype=object),
+                      one_to_one(pd.DataFrame.replace, to_replace={None: np.nan})]
+        if step["impute"] != "none":
+            fill = step["fill_value"] if step["impute"] == "constant" else None
+            fill = float(fill) if step["kind"] != "category" and fill is not None else fill
+            parts.append(SimpleImputer(strategy=step["impute"], fill_value=fill, keep_empty_features=True))
+        scalers = {"standard": StandardScaler, "minmax": MinMaxScaler}
+        if step["scale"] in scalers:
+            parts.append(scalers[step["scale"]]())
+        if step["encode"] == "one_hot":
+            parts.append(OneHotEncoder(handle_unknown="ignore"))
+        elif step["encode"] in ("ordinal", "native"):
+            known = allowed_values.get(step["name"])
+            parts.append(OrdinalEncoder(
+                categories=[[str(v) for v in known]] if known else "auto",
+                handle_unknown="use_encoded_value",
+                unknown_value=np.nan,
+            ))
+        if not parts:
+            return "passthrough"
+        return parts[0] if len(parts) == 1 else Pipeline([(f"s{i}", p) for i, p in enumerate(parts)])
 
     frame = pd.read_parquet(train.path)
-    kinds = {c["name"]: c["type"] for c in columns if c["name"] != target}
-    features = [n for n, kind in kinds.items() if kind in ("int", "float", "bool", "category")]
-    categories = [n for n in features if kinds[n] == "category"]
+    features = [step["name"] for step in steps]
     if not features:
         raise ValueError("no feature columns: declare int, float, bool or category columns")
     module_name, _, class_name = estimator.rpartition(".")
     estimator_class = getattr(importlib.import_module(module_name), class_name)
     native = framework in ("xgboost", "lightgbm")
+    categories = [step["name"] for step in steps if step["encode"] == "native"]
+    transformer = ColumnTransformer(
+        [(f"c{index}", prepare(step), [step["name"]]) for index, step in enumerate(steps)],
+        verbose_feature_names_out=False,
+        sparse_threshold=0,  # dense: many estimators (PLS, LDA, Lars, HistGradientBoosting) refuse sparse X
+    )
     fit_params = {}
-    if native:
-        allowed = {c["name"]: c.get("allowed") for c in columns}
-        transformer = ColumnTransformer(
-            [
-                (
-                    f"c{index}",
-                    OrdinalEncoder(
-                        categories=[[str(v) for v in allowed[name]]] if allowed[name] else "auto",
-                        handle_unknown="use_encoded_value",
-                        unknown_value=np.nan,
-                    )
-                    if name in categories
-                    else "passthrough",
-                    [name],
-                )
-                for index, name in enumerate(features)
-            ],
-            verbose_feature_names_out=False,
-        )
-        if framework == "lightgbm":
-            transformer.set_output(transform="pandas")  # the booster keeps the column names
-            if categories:
-                fit_params["estimator__categorical_feature"] = categories
-        elif categories:
-            # Arrays, not named columns: KServe's xgboost server predicts on an unnamed DMatrix,
-            # which a booster that knows feature names refuses.
-            types = ["c" if name in categories else "q" for name in features]
-            params = {**params, "enable_categorical": True, "feature_types": types}
-    else:
-        numbers = [n for n in features if n not in categories]
-        transformer = ColumnTransformer(
-            [
-                ("categories", OneHotEncoder(handle_unknown="ignore"), categories),
-                ("numbers", "passthrough", numbers),
-            ]
-        )
+    if framework == "lightgbm":
+        transformer.set_output(transform="pandas")  # the booster keeps the column names
+        if categories:
+            fit_params["estimator__categorical_feature"] = categories
+    elif framework == "xgboost" and categories:
+        # Arrays, not named columns: KServe's xgboost server predicts on an unnamed DMatrix,
+        # which a booster that knows feature names refuses.
+        types = ["c" if name in categories else "q" for name in features]
+        params = {**params, "enable_categorical": True, "feature_types": types}
     pipeline = Pipeline([("features", transformer), ("estimator", estimator_class(**params))])
     pipeline.fit(frame[features], frame[target], **fit_params)
     joblib.dump(pipeline, model.path)
@@ -402,7 +426,7 @@ def train_model(
         codes = {
             name: {str(v): i for i, v in enumerate(encoders[f"c{index}"].categories_[0]) if isinstance(v, str)}
             for index, name in enumerate(features)
-            if name in categories
+            if steps[index]["encode"] in ("native", "ordinal")
         }
         model.metadata["categories_json"] = json.dumps(codes, sort_keys=True)
 
@@ -700,6 +724,7 @@ def churn_classifier(
         framework='sklearn',
         estimator=ESTIMATOR,
         params_json=json.dumps(PARAMS, sort_keys=True),
+        preprocessing_json='[{"encode": "none", "fill_value": null, "impute": "none", "kind": "numeric", "name": "tenure_months", "scale": "none"}, {"encode": "none", "fill_value": null, "impute": "none", "kind": "numeric", "name": "monthly_charges", "scale": "none"}, {"encode": "one_hot", "fill_value": null, "impute": "none", "kind": "category", "name": "plan", "scale": "none"}, {"encode": "none", "fill_value": null, "impute": "none", "kind": "numeric", "name": "support_tickets", "scale": "none"}]',
     )
     training.set_caching_options(True)
     # Limits only: Kubernetes then requests the same amount (a Guaranteed pod for training).
