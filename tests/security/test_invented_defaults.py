@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from compiler.api import CompileOptions, compile_specs, validate
 from compiler.platform.delivery import git_remote_url, https_remote
-from tests.conftest import REPO
+from tests.conftest import HIDE_CHECKOUT_REMOTE, REPO
 
 REMOTES = [
     ("git@github.com:acme/ml-gitops.git", "https://github.com/acme/ml-gitops.git"),
@@ -100,7 +100,11 @@ def test_the_platform_gives_them(tmp_path: Path) -> None:
     assert validate([spec], platform).diagnostics == []
 
 
-def test_the_checkout_remote_gives_the_repository_without_its_token(tmp_path: Path) -> None:
+def test_the_checkout_remote_gives_the_repository_without_its_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in HIDE_CHECKOUT_REMOTE:
+        monkeypatch.delenv(name)
     spec = _spec_without(tmp_path, repo=False, project=True, runbook=True)
     _git(tmp_path, "init", "-q")
     _git(tmp_path, "remote", "add", "origin", "https://ci:tok3n@git.example.com/ml/gitops.git")
