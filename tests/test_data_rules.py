@@ -20,10 +20,10 @@ GBC = "sklearn.ensemble.GradientBoostingClassifier"
 GBR = "sklearn.ensemble.GradientBoostingRegressor"
 HGBC = "sklearn.ensemble.HistGradientBoostingClassifier"
 NAN_HINT = (
-    "fill the column at its source and drop nullable, or pick an estimator that accepts missing"
-    " values, e.g. {}"
+    "impute it under data.preprocessing (e.g. columns: {{{}: {{impute: median}}}}), or pick an"
+    " estimator that accepts missing values, e.g. {}"
 )
-GBC_NAN = NAN_HINT.format(
+GBC_TOLERANT = (
     "sklearn.ensemble.HistGradientBoostingClassifier, sklearn.ensemble.RandomForestClassifier,"
     " sklearn.tree.DecisionTreeClassifier"
 )
@@ -45,22 +45,28 @@ def col(name: str, kind: str, **extra: Any) -> dict[str, Any]:
 
 def nan_message(column: str, estimator: str) -> str:
     return (
-        f"feature {column!r} is nullable, but {estimator} does not accept missing values (NaN)"
-        " and training imputes nothing"
+        f"feature {column!r} is nullable and its preprocessing leaves missing values in place"
+        f" (impute: none), but {estimator} does not accept NaN"
     )
 
 
+def gbc_nan(column: str) -> str:
+    return NAN_HINT.format(column, GBC_TOLERANT)
+
+
 X = col("x", "float")
+UNIMPUTED_TYPES = ("numeric", "bool", "category")
+NULLABLE = "$.data.schema.columns[{}].nullable"
 # (columns, task, estimator, gate names) -> [(code, severity, message, hint, path)]
 Case = tuple[list[dict[str, Any]], str, str, list[str]]
 CORPUS: list[tuple[str, Case, list[tuple[str, str, str, str, str]]]] = [
     ("nullable-float-gbc", ([col("f", "float", nullable=True), col("y", "int")],
      "classification", GBC, []),
-     [("CHK021", "error", nan_message("f", GBC), GBC_NAN, "$.data.schema.columns[0].nullable")]),
+     [("CHK021", "error", nan_message("f", GBC), gbc_nan("f"), NULLABLE.format(0))]),
     ("nullable-int-and-bool-gbc", ([col("a", "int", nullable=True), col("b", "bool", nullable=True),
      col("y", "int")], "classification", GBC, []),
-     [("CHK021", "error", nan_message("a", GBC), GBC_NAN, "$.data.schema.columns[0].nullable"),
-      ("CHK021", "error", nan_message("b", GBC), GBC_NAN, "$.data.schema.columns[1].nullable")]),
+     [("CHK021", "error", nan_message("a", GBC), gbc_nan("a"), NULLABLE.format(0)),
+      ("CHK021", "error", nan_message("b", GBC), gbc_nan("b"), NULLABLE.format(1))]),
     # one-hot encoding gives a missing category its own column: no NaN reaches the estimator
     ("nullable-category-gbc", ([X, col("c", "category", nullable=True), col("y", "int")],
      "classification", GBC, []), []),
@@ -126,6 +132,9 @@ def spec_text(columns: list[dict[str, Any]], task: str, estimator: str, gates: l
             "sources": [{"name": "e", "uri": "gs://acme/e.csv", "format": "csv", "version": "1"}],
             "schema": {"columns": columns},
             "target": "y",
+            # what reaches the estimator unimputed: the built-in imputation that makes a nullable
+            # feature train is tested in test_validate_means_it_trains.py
+            "preprocessing": {"defaults": {t: {"impute": "none"} for t in UNIMPUTED_TYPES}},
         },
         "model": {"framework": estimator.partition(".")[0], "task": task, "estimator": estimator},
         "validation": {"metrics": metrics},

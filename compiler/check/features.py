@@ -1,9 +1,8 @@
 """Rules that make a valid spec trainable: features, the target and what the estimator takes.
 
 The training step (templates/kubeflow/components/train.py.j2) fits on the int, float, bool and
-category columns other than the target, in schema order, and imputes nothing: a nullable int,
-float or bool feature reaches the estimator as NaN (a nullable category does not: sklearn's
-one-hot encoding and the boosters' codes both give missing its own value).
+category columns other than the target, in schema order, prepared as `data.preprocessing` says
+(compiler.preprocessing): a nullable feature left unimputed reaches the estimator as NaN.
 
 CHK021 a nullable feature needs an estimator that accepts NaN (from the catalog's allow_nan),
 CHK022 at least one feature, a target type that fits the task and two or more classes,
@@ -19,9 +18,9 @@ from compiler.check import rule
 from compiler.diagnostics import Diagnostic, JsonPath, error, warning
 from compiler.loader import LoadedSpec
 from compiler.model.spec import Column, MLPipeline
+from compiler.preprocessing import nan_features
 
 FEATURE_TYPES = ("int", "float", "bool", "category")
-NAN_TYPES = ("int", "float", "bool")  # passed through to the estimator as they are
 TARGET_TYPES = {
     # a float target is a regression's: sklearn refuses "continuous" class labels
     "classification": ("int", "bool", "category", "string"),
@@ -57,15 +56,16 @@ def missing_values(spec: MLPipeline, loaded: LoadedSpec) -> Iterator[Diagnostic]
     task = TASK_OF_SPEC[model.task]
     others = missing_tolerant(model.framework, task)[:_SHOWN]
     instead = f", e.g. {', '.join(others)}" if others else ""
+    unimputed = set(nan_features(spec))
     for index, column in features(spec):
-        if column.nullable and column.type in NAN_TYPES:
+        if column.name in unimputed:
             yield error(
                 "CHK021",
-                f"feature {column.name!r} is nullable, but {model.estimator} does not accept"
-                " missing values (NaN) and training imputes nothing",
+                f"feature {column.name!r} is nullable and its preprocessing leaves missing values"
+                f" in place (impute: none), but {model.estimator} does not accept NaN",
                 loaded.locate((*_COLUMNS, index, "nullable")),
-                "fill the column at its source and drop nullable, or pick an estimator that"
-                f" accepts missing values{instead}",
+                f"impute it under data.preprocessing (e.g. columns: {{{column.name}: {{impute:"
+                f" median}}}}), or pick an estimator that accepts missing values{instead}",
             )
 
 

@@ -182,4 +182,7 @@ def test_any_preprocessing_gives_located_diagnostics_never_a_crash(
 ) -> None:
     _, _, problems = validate_data(_with({"defaults": defaults, "columns": columns}))
     for problem in problems:
+        if problem.code == "CHK021":  # impute: none leaves NaN for an estimator without NaN
+            assert problem.location.json_path[:2] == ("data", "schema"), problem
+            continue
         assert problem.location.json_path[:2] == ("data", "preprocessing"), problem
