@@ -249,6 +249,7 @@ def _call(train_model: Any, estimator: str, params: dict[str, Any], tmp: Path) -
         framework="sklearn",
         estimator=estimator,
         params_json=json.dumps(params),
+        preprocessing_json="[]",  # refused or failed (no data) before it is read
         model=SimpleNamespace(path=str(tmp / "model.joblib"), metadata={}),
     )
 
