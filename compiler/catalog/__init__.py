@@ -115,6 +115,7 @@ def _entry(framework: str, path: str) -> dict[str, Any] | None:
     return entry
 
 
+@functools.cache  # read for every spec: build it once per class (callers must not mutate it)
 def declarations(framework: str, path: str) -> dict[str, list[dict[str, Any]]] | None:
     """Parameter name -> what it accepts (ACCEPT list), or None for a class not catalogued
     (a platform's extra estimator: the catalog knows nothing of its parameters' values)."""
