@@ -10,6 +10,10 @@ regenerates it to catch drift. Its format (version `FORMAT`), keys sorted:
     ENTRY  = {"task": "classifier" | "regressor",
               "allow_nan": bool,       # fits with missing values (NaN) in X (default params)
               "categorical": bool,     # splits on categorical features natively
+              "requires_positive_X": bool,  # fits only features >= 0 (scikit-learn's tag)
+              "requires_positive_y": bool,  # fits only a target > 0 (scikit-learn's tag)
+              "min_features"?: {"default": n, "param": "<name>" | null},
+                                       # fits only >= n features (or >= that param's value)
               "params": {"<constructor parameter>": {"default": VALUE, "accepts": [ACCEPT]}}}
     ACCEPT = {"type": T}                                  # any value of the type
            | {"type": "int"|"real"|"real_not_int", "min": n|null, "max": n|null,
@@ -138,3 +142,16 @@ def missing_tolerant(framework: str, task: Task) -> list[str]:
         for path, entry in section.get("estimators", {}).items()
         if entry["task"] == task and entry["allow_nan"]
     )
+
+
+def data_requirements(framework: str, path: str) -> dict[str, Any] | None:
+    """What the class needs of the data (requires_positive_X, requires_positive_y and
+    min_features, as in ENTRY), or None for a class not catalogued."""
+    entry = _entry(framework, path)
+    if entry is None:
+        return None
+    return {
+        "requires_positive_X": bool(entry.get("requires_positive_X", False)),
+        "requires_positive_y": bool(entry.get("requires_positive_y", False)),
+        "min_features": entry.get("min_features"),
+    }
