@@ -6,7 +6,7 @@ the generator records), so a spec that validates does not fail inside `fit`:
 - `min_features`: at least that many feature columns (or the value of the named parameter);
 - `requires_positive_y`: a target whose `min` (or `allowed` values) is > 0;
 - `requires_positive_X`: every numeric feature declares `min >= 0`, and no preprocessing makes
-  it negative (standard scaling, a negative constant fill);
+  it negative (standard scaling; a constant fill below the column's min is PRE007's);
 - xgboost's classifiers take the labels 0..k-1 only: a bool target, or an int target whose
   `allowed` is exactly [0, 1, ..., k-1].
 
@@ -21,6 +21,7 @@ from typing import Any
 
 from compiler.catalog import data_requirements, declarations
 from compiler.check import rule
+from compiler.check.features import TARGET_TYPES
 from compiler.diagnostics import Diagnostic, JsonPath, error
 from compiler.loader import LoadedSpec
 from compiler.model.spec import Column, MLPipeline
@@ -124,15 +125,6 @@ def _nonnegative(
             loaded.locate(_origin(steps, "scale")),
             "use scale: minmax or scale: none for this estimator",
         )
-    fill = steps.fill_value
-    if steps.impute == "constant" and isinstance(fill, (int, float)) and fill < 0:
-        yield error(
-            "CHK027",
-            f"{estimator} fits only features >= 0, and impute: constant fills {column.name!r}"
-            f" with {fill}",
-            loaded.locate(_origin(steps, "fill_value")),
-            "use a fill_value >= 0",
-        )
 
 
 def _exactly(values: list[Any] | None, labels: list[int]) -> bool:
@@ -154,8 +146,8 @@ def xgboost_labels(spec: MLPipeline, loaded: LoadedSpec) -> Iterator[Diagnostic]
     if declarations(model.framework, model.estimator or "") is None:
         return  # a platform's class (or CHK006): the catalog does not know it
     index, column = found
-    if column.type == "bool":
-        return
+    if column.type == "bool" or column.type not in TARGET_TYPES["classification"]:
+        return  # bool is 0/1; a type that is no class label is CHK022's
     allowed = column.allowed
     labels = list(range(len(allowed))) if allowed is not None else None
     if column.type == "int" and labels is not None and _exactly(allowed, labels):
