@@ -42,13 +42,14 @@ PLS = "sklearn.cross_decomposition.PLSRegression"
 OMP = "sklearn.linear_model.OrthogonalMatchingPursuitCV"
 GAMMA = "sklearn.linear_model.GammaRegressor"
 POISSON = "sklearn.linear_model.PoissonRegressor"
+TWEEDIE = "sklearn.linear_model.TweedieRegressor"
 MNB = "sklearn.naive_bayes.MultinomialNB"
 XGBC = "xgboost.XGBClassifier"
 WIDER = "declare more feature columns (or drop fewer)"
 
 
-def positive_y(estimator: str) -> str:
-    return f"{estimator} fits only a target > 0, and the target 'y' does not declare that"
+def positive_y(estimator: str, because: str = "") -> str:
+    return f"{estimator} fits only a target > 0{because}, and the target 'y' does not declare that"
 
 
 POSITIVE_Y_HINT = (
@@ -175,6 +176,8 @@ CORPUS: list[tuple[str, Case, list[tuple[str, str, str, str, str]]]] = [
     ("gamma-max-only", ([X, col("y", "float", max=10)], "regression", GAMMA, []),
      [("CHK027", "error", positive_y(GAMMA), POSITIVE_Y_HINT, "$.data.schema.columns[1].min")]),
     ("gamma-positive", ([X, col("y", "float", min=0.5)], "regression", GAMMA, []), []),
+    # the default power is 0: a normal distribution, any target
+    ("tweedie-default-power", ([X, col("y", "float")], "regression", TWEEDIE, []), []),
     ("poisson-min-zero", ([X, col("y", "int", min=0)], "regression", POISSON, []),
      [("CHK027", "error", positive_y(POISSON), POSITIVE_Y_HINT,
        "$.data.schema.columns[1].min")]),
@@ -218,6 +221,14 @@ SETTINGS_CORPUS: list[
      [("CHK027", "error", f"{PLS} fits at least 3 feature columns (n_components: 3), and the"
        " spec has 2", f"{WIDER}, or set model.params.n_components to at most 2",
        "$.model.params.n_components")]),
+    ("tweedie-power-1.5", ([X, col("y", "float", min=0)], "regression", TWEEDIE, []),
+     {"power": 1.5}, {},
+     [("CHK027", "error", positive_y(TWEEDIE, " with power: 1.5"), POSITIVE_Y_HINT,
+       "$.data.schema.columns[1].min")]),
+    ("tweedie-power-1.5-positive", ([X, col("y", "float", min=1)], "regression", TWEEDIE, []),
+     {"power": 1.5}, {}, []),
+    ("tweedie-power-0", ([X, col("y", "float")], "regression", TWEEDIE, []), {"power": 0}, {},
+     []),
     ("pls-n-components-1", ([X, col("y", "float")], "regression", PLS, []),
      {"n_components": 1}, {}, []),
     # a dropped column is no feature

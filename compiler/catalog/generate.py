@@ -51,6 +51,12 @@ MIN_FEATURES: dict[str, int | str] = {
     "sklearn.linear_model.OrthogonalMatchingPursuitCV": 2,  # its CV path needs two features
 }
 
+# Estimators whose loss needs a target > 0 for some values of a parameter, which no tag
+# records: TweedieRegressor's power > 0 (Poisson, compound Poisson-gamma, gamma, ...).
+POSITIVE_Y_WHEN: dict[str, dict[str, Any]] = {
+    "sklearn.linear_model.TweedieRegressor": {"param": "power", "above": 0},
+}
+
 
 # The parameter names through which scikit-learn's meta-estimators take the estimators they wrap.
 _SUB_ESTIMATOR_PARAMS = ("estimator", "estimators", "base_estimator", "regressor", "classifier")
@@ -111,6 +117,8 @@ def _entries(framework: str) -> Iterator[tuple[str, dict[str, Any]]]:
         if entry is not None:
             if path in MIN_FEATURES:
                 entry["min_features"] = _min_features(MIN_FEATURES[path], entry["params"])
+            if path in POSITIVE_Y_WHEN:
+                entry["requires_positive_y_when"] = POSITIVE_Y_WHEN[path]
             yield path, entry
 
 

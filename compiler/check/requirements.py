@@ -4,7 +4,8 @@ The requirements come from the estimator catalog (scikit-learn's own tags, and t
 the generator records), so a spec that validates does not fail inside `fit`:
 
 - `min_features`: at least that many feature columns (or the value of the named parameter);
-- `requires_positive_y`: a target whose `min` (or `allowed` values) is > 0;
+- `requires_positive_y` (or `requires_positive_y_when` its parameter's value, given or default,
+  is above a bound): a target whose `min` (or `allowed` values) is > 0;
 - `requires_positive_X`: every numeric feature declares `min >= 0`, and no preprocessing makes
   it negative (standard scaling; a constant fill below the column's min is PRE007's);
 - xgboost's classifiers take the labels 0..k-1 only: a bool target, or an int target whose
@@ -19,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from compiler.catalog import data_requirements, declarations
+from compiler.catalog import data_requirements, declarations, declared_defaults
 from compiler.check import rule
 from compiler.check.features import TARGET_TYPES
 from compiler.diagnostics import Diagnostic, JsonPath, error
@@ -72,7 +73,10 @@ def enough_features(spec: MLPipeline, loaded: LoadedSpec) -> Iterator[Diagnostic
 def positive_target(spec: MLPipeline, loaded: LoadedSpec) -> Iterator[Diagnostic]:
     needs = _requirements(spec)
     found = _indexed(spec).get(spec.data.target)
-    if not needs or not needs["requires_positive_y"] or found is None:
+    if not needs or found is None:
+        return
+    because = _positive_y_because(spec, needs)
+    if because is None:
         return
     index, column = found
     if column.allowed is not None:
@@ -84,12 +88,32 @@ def positive_target(spec: MLPipeline, loaded: LoadedSpec) -> Iterator[Diagnostic
     key = "allowed" if column.allowed is not None else "min"
     yield error(
         "CHK027",
-        f"{spec.model.estimator} fits only a target > 0, and the target {column.name!r} does"
-        " not declare that",
+        f"{spec.model.estimator} fits only a target > 0{because}, and the target"
+        f" {column.name!r} does not declare that",
         loaded.locate((*_COLUMNS, index, key)),
         f"set the target column's min above 0 (e.g. min: 0.001) if {column.name!r} is always"
         " positive, or pick another estimator",
     )
+
+
+def _positive_y_because(spec: MLPipeline, needs: dict[str, Any]) -> str | None:
+    """None when the target may be <= 0, else the parameter setting that needs it > 0 (as a
+    message suffix, empty when the class always does)."""
+    if needs["requires_positive_y"]:
+        return ""
+    when = needs["requires_positive_y_when"]
+    if not when:
+        return None
+    name = when["param"]
+    value = spec.model.params.get(name, _default(spec, name))
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None  # CHK020 judges the value
+    return f" with {name}: {value}" if value > when["above"] else None
+
+
+def _default(spec: MLPipeline, name: str) -> Any:
+    found = declared_defaults(spec.model.framework, spec.model.estimator or "")
+    return found.get(name)
 
 
 @rule
