@@ -29,7 +29,10 @@ def make_spec(index: int, rng: random.Random) -> dict[str, object]:
             column["min"] = 0
         if column["type"] == "category":
             column["allowed"] = [f"v{i}" for i in range(rng.randint(2, 6))]
-    columns.append({"name": "target", "type": "int" if task == "classification" else "float"})
+    target: dict[str, object] = {"name": "target", "type": "float"}
+    if task == "classification":  # labels 0..k-1, which xgboost's classifiers need (CHK027)
+        target = {"name": "target", "type": "int", "allowed": [0, 1]}
+    columns.append(target)
     envs = [
         {
             "name": env,

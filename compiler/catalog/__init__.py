@@ -10,6 +10,12 @@ regenerates it to catch drift. Its format (version `FORMAT`), keys sorted:
     ENTRY  = {"task": "classifier" | "regressor",
               "allow_nan": bool,       # fits with missing values (NaN) in X (default params)
               "categorical": bool,     # splits on categorical features natively
+              "requires_positive_X": bool,  # fits only features >= 0 (scikit-learn's tag)
+              "requires_positive_y": bool,  # fits only a target > 0 (scikit-learn's tag)
+              "requires_positive_y_when"?: {"param": "<name>", "above": n},
+                                       # fits only a target > 0 when that param's value > n
+              "min_features"?: {"default": n, "param": "<name>" | null},
+                                       # fits only >= n features (or >= that param's value)
               "params": {"<constructor parameter>": {"default": VALUE, "accepts": [ACCEPT]}}}
     ACCEPT = {"type": T}                                  # any value of the type
            | {"type": "int"|"real"|"real_not_int", "min": n|null, "max": n|null,
@@ -139,3 +145,26 @@ def missing_tolerant(framework: str, task: Task) -> list[str]:
         for path, entry in section.get("estimators", {}).items()
         if entry["task"] == task and entry["allow_nan"]
     )
+
+
+def data_requirements(framework: str, path: str) -> dict[str, Any] | None:
+    """What the class needs of the data (requires_positive_X, requires_positive_y,
+    requires_positive_y_when and min_features, as in ENTRY), or None for a class not
+    catalogued."""
+    entry = _entry(framework, path)
+    if entry is None:
+        return None
+    return {
+        "requires_positive_X": bool(entry.get("requires_positive_X", False)),
+        "requires_positive_y": bool(entry.get("requires_positive_y", False)),
+        "requires_positive_y_when": entry.get("requires_positive_y_when"),
+        "min_features": entry.get("min_features"),
+    }
+
+
+def declared_defaults(framework: str, path: str) -> dict[str, Any]:
+    """Parameter name -> its catalogued default (as VALUE), empty for a class not catalogued."""
+    entry = _entry(framework, path)
+    if entry is None:
+        return {}
+    return {name: param["default"] for name, param in entry["params"].items()}

@@ -37,9 +37,24 @@ GENERATED_BY = "python -m compiler.catalog.generate --write"
 EXCLUDED = {
     "lightgbm.DaskLGBMClassifier": "trains on a Dask cluster",
     "lightgbm.DaskLGBMRegressor": "trains on a Dask cluster",
+    "sklearn.cross_decomposition.CCA": "multi-target: n_components=2 needs two targets",
+    "sklearn.cross_decomposition.PLSCanonical": "multi-target: n_components=2 needs two targets",
     "sklearn.isotonic.IsotonicRegression": "fits a single feature only",
     "sklearn.semi_supervised.LabelPropagation": "semi-supervised (unlabelled rows are -1)",
     "sklearn.semi_supervised.LabelSpreading": "semi-supervised (unlabelled rows are -1)",
+}
+
+# Estimators that refuse a table narrower than some width, which no tag records: the number,
+# or the constructor parameter whose value (default from the catalog's params) is the number.
+MIN_FEATURES: dict[str, int | str] = {
+    "sklearn.cross_decomposition.PLSRegression": "n_components",  # n_components <= n_features
+    "sklearn.linear_model.OrthogonalMatchingPursuitCV": 2,  # its CV path needs two features
+}
+
+# Estimators whose loss needs a target > 0 for some values of a parameter, which no tag
+# records: TweedieRegressor's power > 0 (Poisson, compound Poisson-gamma, gamma, ...).
+POSITIVE_Y_WHEN: dict[str, dict[str, Any]] = {
+    "sklearn.linear_model.TweedieRegressor": {"param": "power", "above": 0},
 }
 
 
@@ -100,7 +115,17 @@ def _entries(framework: str) -> Iterator[tuple[str, dict[str, Any]]]:
             continue
         entry = _entry(framework, cls)
         if entry is not None:
+            if path in MIN_FEATURES:
+                entry["min_features"] = _min_features(MIN_FEATURES[path], entry["params"])
+            if path in POSITIVE_Y_WHEN:
+                entry["requires_positive_y_when"] = POSITIVE_Y_WHEN[path]
             yield path, entry
+
+
+def _min_features(rule: int | str, params: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(rule, int):
+        return {"default": rule, "param": None}
+    return {"default": params[rule]["default"], "param": rule}
 
 
 def _candidates(framework: str) -> Iterator[tuple[str, type]]:
@@ -156,6 +181,8 @@ def _entry(framework: str, cls: type) -> dict[str, Any] | None:
         "allow_nan": framework != "sklearn" or tags["allow_nan"],
         "categorical": framework != "sklearn" or "categorical_features" in params,
         "params": params,
+        "requires_positive_X": tags["requires_positive_X"],
+        "requires_positive_y": tags["requires_positive_y"],
     }
 
 
@@ -187,15 +214,21 @@ def _deprecated(cls: type) -> bool:
 
 
 def _tags(instance: Any) -> dict[str, bool]:
-    """allow_nan and multioutput_only, from the tags API of the installed scikit-learn."""
+    """allow_nan, multioutput_only and the positivity requirements on X and y, from the tags
+    API of the installed scikit-learn."""
     try:
         from sklearn.utils import get_tags  # scikit-learn >= 1.6
     except ImportError:
         old = instance._get_tags()
-        return {"allow_nan": bool(old["allow_nan"]), "multioutput_only": old["multioutput_only"]}
+        names = ("allow_nan", "multioutput_only", "requires_positive_X", "requires_positive_y")
+        return {name: bool(old[name]) for name in names}
     tags = get_tags(instance)
-    single = tags.target_tags.single_output
-    return {"allow_nan": tags.input_tags.allow_nan, "multioutput_only": not single}
+    return {
+        "allow_nan": tags.input_tags.allow_nan,
+        "multioutput_only": not tags.target_tags.single_output,
+        "requires_positive_X": tags.input_tags.positive_only,
+        "requires_positive_y": tags.target_tags.positive_only,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

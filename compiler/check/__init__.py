@@ -48,6 +48,7 @@ from compiler.check import (  # noqa: E402
     features,
     placement,
     preprocessing,
+    requirements,
     training,
 )
 from compiler.check.estimators import estimator_choice  # noqa: E402
@@ -62,6 +63,7 @@ __all__ = [
     "features",
     "placement",
     "preprocessing",
+    "requirements",
     "rule",
     "run_checks",
     "training",
