@@ -11,6 +11,7 @@ the training step reads) and `specops explain` all read this one function.
 from __future__ import annotations
 
 import json
+import weakref
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -96,9 +97,22 @@ def feature_columns(spec: MLPipeline) -> list[Column]:
     ]
 
 
+# Several rules and the plan ask for the same spec's settings in a row: keep the last answer.
+_last: tuple[weakref.ref[MLPipeline], dict[str, ColumnSteps]] | None = None
+
+
 def effective_preprocessing(spec: MLPipeline) -> dict[str, ColumnSteps]:
     """The settings of every feature column the model uses (dropped columns left out), in
-    schema order."""
+    schema order. Callers must not change the returned mapping (it is shared)."""
+    global _last
+    if _last is not None and _last[0]() is spec:
+        return _last[1]
+    result = _compute(spec)
+    _last = (weakref.ref(spec), result)
+    return result
+
+
+def _compute(spec: MLPipeline) -> dict[str, ColumnSteps]:
     pre = spec.data.preprocessing
     result: dict[str, ColumnSteps] = {}
     for column in feature_columns(spec):
