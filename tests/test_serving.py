@@ -226,8 +226,24 @@ def test_custom_gpu_model_runs_its_serving_image(examples: list[RenderedFile]) -
         {"name": "STORAGE_URI", "value": "s3://acme-models/vision-defects/2026.11.2"}
     ]
     assert container["ports"] == [{"containerPort": 8080, "protocol": "TCP"}]
-    assert container["resources"]["limits"]["nvidia.com/gpu"] == 1
+    assert container["resources"]["limits"]["nvidia.com/gpu"] == "1"
     assert predictor["nodeSelector"] == {Defaults().gpu_node_label: "nvidia-l4"}
+
+
+def test_every_resource_quantity_is_a_string(everything: list[RenderedFile]) -> None:
+    """Kubernetes quantities are strings: the typed clients refuse an integer GPU count."""
+    seen = 0
+    for file in everything:
+        if file.path.endswith("/inferenceservice.yaml"):
+            spec = yaml.safe_load(file.content)["spec"]
+            parts = [spec["predictor"], spec.get("explainer") or {}]
+            containers = [c for p in parts for c in [p.get("model", {}), *p.get("containers", [])]]
+            for container in containers:
+                for kind in ("requests", "limits"):
+                    for name, value in container.get("resources", {}).get(kind, {}).items():
+                        assert isinstance(value, str), (file.path, kind, name, value)
+                        seen += 1
+    assert seen
 
 
 def test_explainer_only_when_the_spec_asks_to_serve_one(everything: list[RenderedFile]) -> None:
