@@ -10,7 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tests.conftest import needs_tool, tool
+from tests.conftest import REPO, needs_tool, tool
 from tests.consumers._scripts import github_scripts, gitlab_scripts, shellcheck
 from tests.consumers.conftest import Compiled
 
@@ -95,4 +95,18 @@ def test_shellcheck_accepts_every_script_of_every_gitlab_job(
     scripts = [s for p in includes for s in gitlab_scripts(p)]
     assert any("cd gitops" in script for _, _, script in scripts), "no promotion script found"
     result = shellcheck(tmp_path, scripts)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@needs_shellcheck
+def test_shellcheck_accepts_the_projects_own_ci_scripts() -> None:
+    scripts = [str(p.relative_to(REPO)) for p in sorted((REPO / ".ci").iterdir()) if p.is_file()]
+    assert ".ci/install-tools" in scripts and ".ci/run" in scripts, scripts
+    result = subprocess.run(
+        [tool("shellcheck"), "--format=gcc", *scripts],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
