@@ -138,6 +138,27 @@ def compile_command(
     _compile(paths, out, target, templates, crd_dir, "check" if check else "write", platform)
 
 
+class SummaryFormat(StrEnum):
+    md = "md"
+    json = "json"
+
+
+SummaryOpt = Annotated[
+    bool,
+    typer.Option(
+        "--summary", help="What the change means per spec and environment, not a text diff."
+    ),
+]
+BaseOpt = Annotated[
+    str | None,
+    typer.Option("--base", help="With --summary: the git ref to compare with (default HEAD)."),
+]
+SummaryFormatOpt = Annotated[
+    SummaryFormat | None,
+    typer.Option("--format", "-f", help="With --summary: md (default) or json."),
+]
+
+
 @app.command()
 def diff(
     paths: PathsArg,
@@ -146,9 +167,32 @@ def diff(
     templates: TemplatesOpt = None,
     crd_dir: CrdOpt = None,
     platform: PlatformOpt = None,
+    summary: SummaryOpt = False,
+    base: BaseOpt = None,
+    format: SummaryFormatOpt = None,
 ) -> None:
-    """Show, as a unified diff, what `compile` would change in the output directory."""
+    """Show, as a unified diff, what `compile` would change in the output directory; with
+    --summary, what the change means, from the resolved plans of --base and the working tree."""
+    if summary:
+        _summary(paths, base or "HEAD", format or SummaryFormat.md, platform)
+        return
+    if base is not None or format is not None:
+        raise _fail("--base and --format go with --summary", 2)
     _compile(paths, out, target, templates, crd_dir, "diff", platform)
+
+
+def _summary(paths: list[Path], base: str, format: SummaryFormat, platform: Path | None) -> None:
+    from compiler.report import REPORTER_BY_NAME
+    from compiler.summary import SummaryOptions, summarize
+    from compiler.summary_render import to_json_summary, to_markdown_summary
+
+    result = summarize(SummaryOptions(paths, base, _platform_file(platform)))
+    if result.diagnostics:
+        sys.stderr.write(REPORTER_BY_NAME["text"].render(result.diagnostics, len(paths)))
+    if result.summary is None:
+        raise typer.Exit(1)
+    render = to_json_summary if format is SummaryFormat.json else to_markdown_summary
+    _echo(render(result.summary))
 
 
 @app.command()
