@@ -11,12 +11,15 @@ import sys
 import traceback
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from compiler._version import __version__
 from compiler.errors import SpecopsError
+
+if TYPE_CHECKING:
+    from compiler.api import CompileResult
 
 app = typer.Typer(
     name="specops",
@@ -109,10 +112,10 @@ def _compile(
     for kind in result.unverified:
         sys.stderr.write(f"note: not verified: {kind}\n")
     if mode == "diff":
-        _echo(result.diff)
+        _diff_outcome(result, out)
     elif result.stale:
         _echo("".join(f"{line}\n" for line in result.stale))
-        raise _fail(f"{out} is not up to date; run `specops compile` and commit the result")
+        raise _fail(_stale_message(result, out))
     elif mode == "check":
         _echo(f"{out} is up to date ({len(result.files)} files)\n")
     else:
@@ -122,6 +125,29 @@ def _compile(
             f"{out}: {len(wp.new)} new, {len(wp.changed)} changed, {len(wp.unchanged)} "
             f"unchanged, {len(wp.prune)} removed\n"
         )
+
+
+def _stale_message(result: CompileResult, out: Path) -> str:
+    from compiler.write import blocked_hint, blocked_report
+
+    wp = result.write_plan
+    if wp is not None and blocked_report(wp):
+        return blocked_hint(wp)
+    return f"{out} is not up to date; run `specops compile` and commit the result"
+
+
+def _diff_outcome(result: CompileResult, out: Path) -> None:
+    """The diff on stdout; blocked files as `--check` lists them (exit 1); or "no changes"."""
+    from compiler.write import blocked_hint, blocked_report
+
+    wp = result.write_plan
+    assert wp is not None  # a diff was planned
+    _echo(result.diff)
+    if blocked := blocked_report(wp):
+        sys.stderr.write("".join(f"{line}\n" for line in blocked))
+        raise _fail(blocked_hint(wp))
+    if not result.diff:
+        _echo(f"no changes: {out} is up to date ({len(result.files)} files)\n")
 
 
 @app.command("compile")
