@@ -15,14 +15,18 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from compiler.errors import SpecopsError, UsageError
-from compiler.sources import MAX_SPEC_BYTES, SPEC_SUFFIXES, SourceFile, check_spec_path
+from compiler.sources import (
+    MAX_SPEC_BYTES,
+    SPEC_SUFFIXES,
+    SourceFile,
+    check_spec_path,
+    declares_spec,
+)
 from compiler.sources import display_path as _display_path
 
 GIT_TIMEOUT_SECONDS = 60
-MAX_BASE_FILES = 10_000  # far above any real spec folder; stops a planted tree of millions
+MAX_BASE_FILES = 10_000  # YAML files: far above any real spec folder, stops a planted flood
 _REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/@{}^~+-]{0,255}$")
-_DECLARES_SPEC = re.compile(rb"^apiVersion:\s*[\"']?specops/", re.MULTILINE)
-_DECLARES_PLATFORM = re.compile(rb"^kind:\s*[\"']?Platform[\"']?\s*(#.*)?$", re.MULTILINE)
 _REGULAR_FILE_MODES = ("100644", "100755")
 
 
@@ -62,6 +66,12 @@ def resolve_base(ref: str, cwd: Path | None = None) -> tuple[str, Path]:
     """The commit `ref` names and the repository's top folder. Raises UsageError when `ref`
     is not a plausible ref or names no commit."""
     where = cwd or Path.cwd()
+    if (Path(ref) / ".specops" / "manifest.json").is_file():
+        raise UsageError(
+            problem=f"--base {ref!r} is an output folder, not a git ref",
+            hint="the output folder's manifest records hashes, not the specs: pass the git ref "
+            "it was committed at, e.g. --base origin/main",
+        )
     if not _REF.fullmatch(ref) or ".." in ref:
         raise UsageError(
             problem=f"--base {ref!r} is not a git ref",
@@ -113,9 +123,11 @@ def _list(commit: str, top: Path, relative: str) -> list[_Entry]:
         meta, _, name = record.partition(b"\t")
         mode, kind, sha, size = meta.decode("ascii", "replace").split()
         text = name.decode("utf-8", "surrogateescape")
+        if text != relative and not text.endswith(SPEC_SUFFIXES):
+            continue  # not a candidate: data, code
         entries.append(_Entry(mode, kind, sha, int(size) if size.isdigit() else -1, text))
         if len(entries) > MAX_BASE_FILES:
-            raise SpecopsError(f"the base has more than {MAX_BASE_FILES} files below {relative}")
+            raise SpecopsError(f"the base has more than {MAX_BASE_FILES} YAML files in {relative}")
     return entries
 
 
@@ -181,7 +193,7 @@ def _add_spec(tree: BaseTree, entry: _Entry, top: Path, *, named: bool) -> None:
         if named:
             _skip(tree.notes, shown, data)
         return
-    if not named and (not _DECLARES_SPEC.search(data) or _DECLARES_PLATFORM.search(data)):
+    if not named and not declares_spec(data):
         return
     if check_spec_path(shown) is not None:
         _skip(tree.notes, shown, "a name specops refuses for a spec (SPEC004)")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from compiler.check.secrets import spec_secrets
 from compiler.diagnostics import Diagnostic
 from compiler.errors import SpecopsError
 from compiler.gitbase import BaseTree, read_base
@@ -240,6 +241,8 @@ def _base_plan(source: SourceFile, platform: LoadedPlatform | None) -> Plan | st
     loaded, _ = load(source)
     if loaded is None:
         return "does not load"
+    if spec_secrets(loaded)[1]:  # a PR comment would repeat it to everyone who reads it
+        return "holds a credential (SEC001), which specops does not print"
     spec, _ = build_model(loaded)
     if spec is None:
         return "does not validate"
@@ -291,5 +294,8 @@ def summarize(options: SummaryOptions) -> SummaryResult:
         head[plan.name] = plan
     tree = read_base(options.base, options.paths, options.platform)
     base, broken = base_plans(tree)
+    for name, why in sorted(broken.items()):
+        if name not in head:
+            tree.notes.append(f"spec {name!r} is gone; its base version {why}")
     summary = Summary(options.base, tree.commit, summarize_plans(base, head, broken), tree.notes)
     return SummaryResult(validated.diagnostics, summary)

@@ -303,6 +303,26 @@ def test_a_bad_base_is_a_usage_error(
     assert not (repo / "pwned").exists()
 
 
+def test_an_output_folder_as_base_says_to_pass_its_ref(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.run(["compile", "--target", "model-card", "--out", "out", "specs"]) == 0
+    _, err = _summary(capsys, "--base", "out", "specs", code=2)
+    assert "is an output folder, not a git ref" in err and "--base origin/main" in err
+
+
+def test_a_base_spec_holding_a_credential_is_not_printed(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    leaked = "https://bob:hunter2secret@data.example.com/churn.csv"
+    _edit(repo, ("uri: data/churn.csv", f"uri: {leaked}"))
+    _commit(repo, "a leak")
+    _edit(repo, (f"uri: {leaked}", "uri: data/churn.csv"))
+    out, _ = _summary(capsys, "specs")
+    assert "hunter2" not in out
+    assert "holds a credential \\(SEC001\\)" in out
+
+
 def test_an_invalid_head_fails_with_diagnostics(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
