@@ -21,12 +21,17 @@ def _md(value: object) -> str:
     return str(to_markdown(value))
 
 
-def _joined(changes: tuple[Change, ...]) -> str:
-    return "; ".join(_md(c.text) for c in changes)
+INLINE_CHANGES = 4  # up to this many changes share one line; more get a line each
 
 
-def _environment_line(env: EnvironmentSummary) -> str:
-    return f"- **{_md(env.name)}**: {_joined(env.changes)}"
+def _scope(scope: str, changes: tuple[Change, ...]) -> list[str]:
+    if len(changes) <= INLINE_CHANGES:
+        return [f"- **{scope}**: " + "; ".join(_md(c.text) for c in changes)]
+    return [f"- **{scope}**:", *(f"  - {_md(c.text)}" for c in changes)]
+
+
+def _environment_lines(env: EnvironmentSummary) -> list[str]:
+    return _scope(_md(env.name), env.changes)
 
 
 def _spec_lines(spec: SpecSummary) -> list[str]:
@@ -38,8 +43,9 @@ def _spec_lines(spec: SpecSummary) -> list[str]:
         lines += [f"> {_md(spec.note)}", ""]
     if spec.changes:
         scope = "spec" if spec.status in ("new", "removed") else "all environments"
-        lines.append(f"- **{scope}**: {_joined(spec.changes)}")
-    lines += [_environment_line(env) for env in spec.environments]
+        lines += _scope(scope, spec.changes)
+    for env in spec.environments:
+        lines += _environment_lines(env)
     return [*lines, ""]
 
 

@@ -148,6 +148,13 @@ def test_markdown_groups_by_spec_then_environment(
     assert "- **prod**: model v11 → v12; canary 10\\% → 50\\%" in lines
     again, _ = _summary(capsys, "--base", "main~1", "specs")
     assert again == out  # deterministic
+    _edit(repo, *EDITS[5:9])  # more than four changes in one scope: a line each
+    lines, _ = _summary(capsys, "--base", "main~1", "specs")
+    start = lines.index("- **all environments**:\n")
+    assert lines[start:].splitlines()[1:3] == [
+        "  - param max\\_depth 3 → 4",
+        "  - param n\\_estimators removed \\(was 150\\)",
+    ]
 
 
 def test_no_change_says_so(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
