@@ -214,7 +214,7 @@ def _summary(paths: list[Path], base: str, format: SummaryFormat, platform: Path
 
     result = summarize(SummaryOptions(paths, base, _platform_file(platform)))
     if result.diagnostics:
-        sys.stderr.write(REPORTER_BY_NAME["text"].render(result.diagnostics, len(paths)))
+        sys.stderr.write(REPORTER_BY_NAME["text"].render(result.diagnostics, result.spec_count))
     if result.summary is None:
         raise typer.Exit(1)
     render = to_json_summary if format is SummaryFormat.json else to_markdown_summary

@@ -77,6 +77,7 @@ class SummaryOptions:
 class SummaryResult:
     diagnostics: list[Diagnostic]
     summary: Summary | None = None
+    spec_count: int = 0
 
     @property
     def ok(self) -> bool:
@@ -286,7 +287,7 @@ def summarize(options: SummaryOptions) -> SummaryResult:
 
     validated = validate(options.paths, options.platform)
     if not validated.ok:
-        return SummaryResult(validated.diagnostics)
+        return SummaryResult(validated.diagnostics, spec_count=len(validated.specs))
     head: dict[str, Plan] = {}
     for item in validated.specs:
         assert item.spec is not None and item.loaded is not None  # validated.ok
@@ -298,4 +299,4 @@ def summarize(options: SummaryOptions) -> SummaryResult:
         if name not in head:
             tree.notes.append(f"spec {name!r} is gone; its base version {why}")
     summary = Summary(options.base, tree.commit, summarize_plans(base, head, broken), tree.notes)
-    return SummaryResult(validated.diagnostics, summary)
+    return SummaryResult(validated.diagnostics, summary, len(validated.specs))
