@@ -11,12 +11,15 @@ import sys
 import traceback
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from compiler._version import __version__
 from compiler.errors import SpecopsError
+
+if TYPE_CHECKING:
+    from compiler.api import CompileResult
 
 app = typer.Typer(
     name="specops",
@@ -109,10 +112,10 @@ def _compile(
     for kind in result.unverified:
         sys.stderr.write(f"note: not verified: {kind}\n")
     if mode == "diff":
-        _echo(result.diff)
+        _diff_outcome(result, out)
     elif result.stale:
         _echo("".join(f"{line}\n" for line in result.stale))
-        raise _fail(f"{out} is not up to date; run `specops compile` and commit the result")
+        raise _fail(_stale_message(result, out))
     elif mode == "check":
         _echo(f"{out} is up to date ({len(result.files)} files)\n")
     else:
@@ -122,6 +125,29 @@ def _compile(
             f"{out}: {len(wp.new)} new, {len(wp.changed)} changed, {len(wp.unchanged)} "
             f"unchanged, {len(wp.prune)} removed\n"
         )
+
+
+def _stale_message(result: CompileResult, out: Path) -> str:
+    from compiler.write import blocked_hint, blocked_report
+
+    wp = result.write_plan
+    if wp is not None and blocked_report(wp):
+        return blocked_hint(wp)
+    return f"{out} is not up to date; run `specops compile` and commit the result"
+
+
+def _diff_outcome(result: CompileResult, out: Path) -> None:
+    """The diff on stdout; blocked files as `--check` lists them (exit 1); or "no changes"."""
+    from compiler.write import blocked_hint, blocked_report
+
+    wp = result.write_plan
+    assert wp is not None  # a diff was planned
+    _echo(result.diff)
+    if blocked := blocked_report(wp):
+        sys.stderr.write("".join(f"{line}\n" for line in blocked))
+        raise _fail(blocked_hint(wp))
+    if not result.diff:
+        _echo(f"no changes: {out} is up to date ({len(result.files)} files)\n")
 
 
 @app.command("compile")
@@ -138,6 +164,27 @@ def compile_command(
     _compile(paths, out, target, templates, crd_dir, "check" if check else "write", platform)
 
 
+class SummaryFormat(StrEnum):
+    md = "md"
+    json = "json"
+
+
+SummaryOpt = Annotated[
+    bool,
+    typer.Option(
+        "--summary", help="What the change means per spec and environment, not a text diff."
+    ),
+]
+BaseOpt = Annotated[
+    str | None,
+    typer.Option("--base", help="With --summary: the git ref to compare with (default HEAD)."),
+]
+SummaryFormatOpt = Annotated[
+    SummaryFormat | None,
+    typer.Option("--format", "-f", help="With --summary: md (default) or json."),
+]
+
+
 @app.command()
 def diff(
     paths: PathsArg,
@@ -146,9 +193,32 @@ def diff(
     templates: TemplatesOpt = None,
     crd_dir: CrdOpt = None,
     platform: PlatformOpt = None,
+    summary: SummaryOpt = False,
+    base: BaseOpt = None,
+    format: SummaryFormatOpt = None,
 ) -> None:
-    """Show, as a unified diff, what `compile` would change in the output directory."""
+    """Show, as a unified diff, what `compile` would change in the output directory; with
+    --summary, what the change means, from the resolved plans of --base and the working tree."""
+    if summary:
+        _summary(paths, base or "HEAD", format or SummaryFormat.md, platform)
+        return
+    if base is not None or format is not None:
+        raise _fail("--base and --format go with --summary", 2)
     _compile(paths, out, target, templates, crd_dir, "diff", platform)
+
+
+def _summary(paths: list[Path], base: str, format: SummaryFormat, platform: Path | None) -> None:
+    from compiler.report import REPORTER_BY_NAME
+    from compiler.summary import SummaryOptions, summarize
+    from compiler.summary_render import to_json_summary, to_markdown_summary
+
+    result = summarize(SummaryOptions(paths, base, _platform_file(platform)))
+    if result.diagnostics:
+        sys.stderr.write(REPORTER_BY_NAME["text"].render(result.diagnostics, result.spec_count))
+    if result.summary is None:
+        raise typer.Exit(1)
+    render = to_json_summary if format is SummaryFormat.json else to_markdown_summary
+    _echo(render(result.summary))
 
 
 @app.command()

@@ -73,6 +73,9 @@ class CiDefaults:
     kfp_environment: CiName = "kubeflow"  # the CI environment that holds the Kubeflow secrets
     kfp_namespace: DnsLabel | Literal[""] = ""  # empty: single-user Kubeflow Pipelines
     gitops_token_secret: SecretName = "GITOPS_TOKEN"
+    # GitLab: an api-scope project access token (a masked variable) that lets the merge request
+    # summary job keep its note; without it the summary is the job's artifact only.
+    gitlab_note_token_secret: SecretName = "SPECOPS_GITLAB_TOKEN"
     promote_paths: tuple[RepoPath, ...] = ("deploy/{env}/{spec}", "argocd/{env}/{spec}.yaml")
     github_runner: CiName = "ubuntu-24.04"
     gitlab_image: ImageRef = "python:3.11-bookworm"  # needs git for promotion commits

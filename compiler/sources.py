@@ -81,6 +81,11 @@ def _declares_spec(path: Path) -> bool:
         return True  # let read_source report it
     if len(data) > MAX_SPEC_BYTES:
         return True  # let read_source report the size
+    return declares_spec(data)
+
+
+def declares_spec(data: bytes) -> bool:
+    """Whether a YAML file's bytes declare the specops apiVersion and are not a platform file."""
     return _DECLARES_SPEC.search(data) is not None and _DECLARES_PLATFORM.search(data) is None
 
 

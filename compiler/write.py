@@ -261,8 +261,28 @@ def stale_report(plan: WritePlan) -> list[str]:
     return lines
 
 
+def blocked_report(plan: WritePlan) -> list[str]:
+    """The lines of `stale_report` that a compile cannot fix by itself: files specops may not
+    touch (hand-edited, foreign, in the way) and what an interrupted compile left."""
+    return [f"blocked: {c}" for c in plan.conflicts] + [
+        f"inconsistent: {c}" for c in plan.inconsistent
+    ]
+
+
+def blocked_hint(plan: WritePlan) -> str:
+    """How to resolve what `blocked_report` lists, for the message after it."""
+    out = plan.out_dir.as_posix()
+    if plan.conflicts:
+        return (
+            f"{len(plan.conflicts)} file(s) in {out} are not specops' to change: restore each "
+            f"with `git checkout -- {out}/FILE`, or delete it and rerun `specops compile`"
+        )
+    return f"a compile of {out} was interrupted: rerun `specops compile` to finish it"
+
+
 def unified_diff(plan: WritePlan) -> str:
-    """What `compile` would change, as a unified diff relative to the output directory."""
+    """What `compile` would change, as a unified diff relative to the output directory (a
+    manifest that alone is stale shows as its own diff)."""
     chunks: list[str] = []
     for relative, data in sorted({**plan.new, **plan.changed}.items()):
         old = (
@@ -282,5 +302,15 @@ def unified_diff(plan: WritePlan) -> str:
         old = (plan.out_dir / relative).read_text(encoding="utf-8")
         chunks.extend(
             difflib.unified_diff(old.splitlines(keepends=True), [], f"a/{relative}", "/dev/null")
+        )
+    if not chunks and plan.manifest_changed:
+        old_manifest = (plan.old_manifest_bytes or b"").decode("utf-8", "replace")
+        chunks.extend(
+            difflib.unified_diff(
+                old_manifest.splitlines(keepends=True),
+                plan.manifest_bytes.decode().splitlines(keepends=True),
+                f"a/{MANIFEST_PATH}" if plan.old_manifest_bytes else "/dev/null",
+                f"b/{MANIFEST_PATH}",
+            )
         )
     return "".join(chunks)
