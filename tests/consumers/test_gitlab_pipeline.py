@@ -87,11 +87,16 @@ def _running(jobs: dict[str, dict[str, Any]]) -> dict[str, tuple[str, list[str]]
     }
 
 
-def test_a_merge_request_validates_only_the_edited_spec(compiled: Compiled, tmp_path: Path) -> None:
+def test_a_merge_request_validates_and_summarises_only_the_edited_spec(
+    compiled: Compiled, tmp_path: Path
+) -> None:
     repo = _repository(compiled, tmp_path, compiled.spec_paths[EDITED], "feature")
     jobs = _jobs(repo, tmp_path, MR_EVENT)
     assert len(jobs) > 4, jobs  # every spec's jobs were read
-    assert _running(jobs) == {f"specops-{EDITED}-validate": ("on_success", [])}
+    assert _running(jobs) == {
+        f"specops-{EDITED}-validate": ("on_success", []),
+        f"specops-{EDITED}-summary": ("on_success", []),
+    }
     assert jobs[f"specops-{EDITED}-validate"]["stage"] == "test"
 
 
