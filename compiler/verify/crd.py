@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from compiler.verify.crds import DATA_DIR, INDEX_NAME, BuiltinCrd, BuiltinDataError
+from compiler.verify.crds import BuiltinCrd, BuiltinDataError
 from compiler.verify.crds import builtin_index as _builtin_index
 from compiler.verify.crds import load_schemas as _load_builtin
 from compiler.verify.documents import load_documents
@@ -64,7 +64,7 @@ class CrdIndex:
             try:
                 schemas = _load_builtin(entry)
             except BuiltinDataError as exc:
-                self.problems.append((str(DATA_DIR / entry.data), str(exc), BROKEN_INSTALL_HINT))
+                self.problems.append((str(exc.file), str(exc), BROKEN_INSTALL_HINT))
                 return None
             self.crds[key] = Crd(entry.source, group, kind, schemas)
         return self.crds.get(key)
@@ -91,7 +91,7 @@ def load_index(paths: Iterable[Path], *, builtin: bool = True) -> CrdIndex:
         try:
             shipped = _builtin_index()
         except BuiltinDataError as exc:
-            index.problems.append((str(DATA_DIR / INDEX_NAME), str(exc), BROKEN_INSTALL_HINT))
+            index.problems.append((str(exc.file), str(exc), BROKEN_INSTALL_HINT))
             shipped = ()
         index.builtin = {
             (e.group, e.kind): e for e in shipped if (e.group, e.kind) not in index.crds

@@ -43,7 +43,11 @@ MAX_DATA_BYTES = 64 * 1024 * 1024  # uncompressed: far above any real CRD, below
 
 
 class BuiltinDataError(Exception):
-    """The shipped CRD data is missing or damaged (a broken install)."""
+    """The shipped CRD data is missing or damaged (a broken install); `file` says which."""
+
+    def __init__(self, message: str, file: Path | None = None) -> None:
+        super().__init__(message)
+        self.file = file
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,18 +97,21 @@ def parse_index(data: Any) -> tuple[BuiltinCrd, ...]:
         raise BuiltinDataError(f"malformed CRD index entry: {exc}") from exc
 
 
-def read_index(directory: Path = DATA_DIR) -> tuple[BuiltinCrd, ...]:
+def read_index(directory: Path | None = None) -> tuple[BuiltinCrd, ...]:
+    """The index under directory (default: the shipped one)."""
+    file = (directory or DATA_DIR) / INDEX_NAME
     try:
-        data = json.loads((directory / INDEX_NAME).read_bytes())
+        return parse_index(json.loads(file.read_bytes()))
     except (OSError, ValueError) as exc:
-        raise BuiltinDataError(f"cannot read {directory / INDEX_NAME}: {exc}") from exc
-    return parse_index(data)
+        raise BuiltinDataError(f"cannot read {file}: {exc}", file) from exc
+    except BuiltinDataError as exc:
+        raise BuiltinDataError(f"{file}: {exc}", file) from exc
 
 
 @functools.cache
 def builtin_index() -> tuple[BuiltinCrd, ...]:
     """The shipped index, read once per process."""
-    return read_index(DATA_DIR)
+    return read_index()
 
 
 def decode_data(blob: bytes, expected_sha256: str) -> dict[str, Any]:
@@ -131,14 +138,15 @@ def encode_data(versions: dict[str, Any]) -> tuple[bytes, str]:
     return gzip.compress(text, compresslevel=9, mtime=0), hashlib.sha256(text).hexdigest()
 
 
-def load_schemas(entry: BuiltinCrd, directory: Path = DATA_DIR) -> dict[str, Any]:
-    """Served version -> openAPIV3Schema for one shipped CRD; BuiltinDataError if damaged."""
-    file = directory / entry.data
+def load_schemas(entry: BuiltinCrd, directory: Path | None = None) -> dict[str, Any]:
+    """Served version -> openAPIV3Schema of one CRD under directory (default: the shipped
+    ones); BuiltinDataError if its file is missing or damaged."""
+    file = (directory or DATA_DIR) / entry.data
     try:
         blob = file.read_bytes()
     except OSError as exc:
-        raise BuiltinDataError(f"cannot read {file}: {exc}") from exc
+        raise BuiltinDataError(f"cannot read {file}: {exc}", file) from exc
     try:
         return decode_data(blob, entry.data_sha256)
     except (BuiltinDataError, ValueError) as exc:
-        raise BuiltinDataError(f"{file}: {exc}") from exc
+        raise BuiltinDataError(f"{file}: {exc}", file) from exc
