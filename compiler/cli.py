@@ -51,7 +51,8 @@ TemplatesOpt = Annotated[
     typer.Option("--templates", help="A template directory layered over the built-in one."),
 ]
 CrdOpt = Annotated[
-    list[Path] | None, typer.Option("--crd-dir", help="CRD files to verify custom resources.")
+    list[Path] | None,
+    typer.Option("--crd-dir", help="CRD files or directories; they win over the shipped CRDs."),
 ]
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Output directory.")]
 PlatformOpt = Annotated[

@@ -1,4 +1,5 @@
-"""A non-editable install carries its templates and schemas and works from any directory."""
+"""A non-editable install carries its templates, schemas and CRD schemas and works from any
+directory."""
 
 from __future__ import annotations
 
@@ -31,6 +32,12 @@ def test_wheel_ships_templates_and_schemas(wheel: Path) -> None:
     assert "compiler/_data/schemas/mlpipeline.v1.json" in names
     assert "compiler/_data/templates/model-card/target.yaml" in names
     assert "compiler/catalog/estimators.json" in names
+    crds = REPO / "compiler" / "verify" / "crds"
+    shipped = [p for p in crds.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    assert {p.name for p in shipped} >= {"index.json", "NOTICE.md", "Apache-2.0.txt"}
+    assert len([p for p in shipped if p.name.endswith(".json.gz")]) == 3
+    for path in shipped:
+        assert f"compiler/verify/crds/{path.relative_to(crds).as_posix()}" in names
     templates = {n for n in (REPO / "templates").rglob("*") if n.is_file()}
     for path in templates:
         assert (
@@ -38,8 +45,10 @@ def test_wheel_ships_templates_and_schemas(wheel: Path) -> None:
         )
 
 
-def test_installed_wheel_compiles_from_another_directory(wheel: Path, tmp_path: Path) -> None:
-    env_dir = tmp_path / "venv"
+@pytest.fixture(scope="module")
+def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The python of a venv with the wheel installed (not editable)."""
+    env_dir = tmp_path_factory.mktemp("venv")
     venv.EnvBuilder(with_pip=False).create(env_dir)
     python = env_dir / "bin" / "python"
     _see_dependencies_of_this_interpreter(python)
@@ -48,6 +57,11 @@ def test_installed_wheel_compiles_from_another_directory(wheel: Path, tmp_path: 
         check=True,
         capture_output=True,
     )
+    return python
+
+
+def test_installed_wheel_compiles_from_another_directory(installed: Path, tmp_path: Path) -> None:
+    python = installed
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     code = (
@@ -64,6 +78,35 @@ def test_installed_wheel_compiles_from_another_directory(wheel: Path, tmp_path: 
     assert proc.returncode == 0, proc.stderr
     assert "/_data/templates" in proc.stdout.splitlines()[0]
     assert (elsewhere / "build/model-cards/churn-classifier.md").is_file()
+
+
+def test_installed_wheel_verifies_custom_resources_with_no_crd_dir(
+    installed: Path, tmp_path: Path
+) -> None:
+    code = "import sys; from compiler.cli import run; sys.exit(run(sys.argv[1:]))"
+    args = ["compile", str(REPO / "specs"), "--out", "build", "-t", "serving", "-t", "argocd"]
+    proc = subprocess.run(
+        [installed, "-c", code, *args], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "not verified" not in proc.stderr
+    assert (tmp_path / "build/deploy/prod/churn-classifier/inferenceservice.yaml").is_file()
+    # and the installed schemas do reject a broken InferenceService
+    check = (
+        "import compiler.verify.crds as c; from compiler.render import RenderedFile; "
+        "from compiler.verify import VerifyContext; "
+        "from compiler.verify.kubernetes import verify_custom_resources as v; "
+        "text = 'apiVersion: serving.kserve.io/v1beta1\\nkind: InferenceService\\n"
+        "metadata: {name: m}\\nspec: {predictor: {minReplicas: two}}\\n'; "
+        "f = RenderedFile('m.yaml', text, 't', 't/m.yaml.j2', '', 's.yaml', ''); "
+        "print(c.DATA_DIR); print([(d.code, d.hint) for d in v(f, VerifyContext())])"
+    )
+    proc = subprocess.run(
+        [installed, "-c", check], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    data_dir, found = proc.stdout.splitlines()
+    assert not data_dir.startswith(str(REPO))
+    assert "K8S005" in found and "built-in CRD serving.kserve.io_inferenceservices.yaml" in found
 
 
 def _see_dependencies_of_this_interpreter(python: Path) -> None:

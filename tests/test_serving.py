@@ -1,8 +1,8 @@
 """The serving and Argo CD targets: layout, what each manifest says, and that real tools accept it.
 
-Core kinds go through kubernetes-validate (strict), custom resources through their upstream CRD
-(../shared/crds), every environment directory through `kubectl kustomize`, and hostile spec values
-must land in every manifest as the very same YAML scalar.
+Core kinds go through kubernetes-validate (strict), custom resources through the upstream CRD
+schemas specops ships (compiler/verify/crds), every environment directory through `kubectl
+kustomize`, and hostile spec values must land in every manifest as the very same YAML scalar.
 """
 
 from __future__ import annotations
@@ -36,13 +36,8 @@ from compiler.verify.kubernetes import (
     verify_custom_resources,
     verify_kubernetes,
 )
-from tests.conftest import IN_CI, REPO, needs_tool
+from tests.conftest import REPO, needs_tool
 
-CRDS = Path(__file__).resolve().parents[2] / "shared" / "crds"
-needs_crds = pytest.mark.skipif(
-    not CRDS.is_dir() and not IN_CI,
-    reason=f"upstream CRD files not found at {CRDS} (see ../shared/crds)",
-)
 needs_kubectl = needs_tool("kubectl")
 EXAMPLES = ["churn-classifier", "demand-forecast", "vision-defects"]
 CUSTOM_RESOURCES = {"InferenceService", "PrometheusRule", "Application"}
@@ -357,16 +352,18 @@ def test_core_kinds_pass_kubernetes_validate_strict(everything: list[RenderedFil
     assert not context.unverified
 
 
-@needs_crds
 def test_custom_resources_pass_their_crd_schemas(
     everything: list[RenderedFile], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from compiler.verify import kubernetes
+    from compiler.verify import crd, kubernetes
 
-    loads: list[object] = []
-    real = kubernetes.load_index
-    monkeypatch.setattr(kubernetes, "load_index", lambda paths: loads.append(1) or real(paths))
-    context = VerifyContext(crd_dirs=(CRDS,))
+    indexes: list[object] = []
+    real_index = kubernetes.load_index
+    monkeypatch.setattr(kubernetes, "load_index", lambda p: indexes.append(1) or real_index(p))
+    loads: list[str] = []
+    real_load = crd._load_builtin
+    monkeypatch.setattr(crd, "_load_builtin", lambda e: loads.append(e.kind) or real_load(e))
+    context = VerifyContext()  # the shipped CRD schemas, no --crd-dir
     checked = set()
     for file in everything:
         if "crd" in file.verify:
@@ -374,7 +371,8 @@ def test_custom_resources_pass_their_crd_schemas(
             checked |= {doc["kind"] for doc in documents([file])[file.path]}
     assert checked == CUSTOM_RESOURCES
     assert not context.unverified
-    assert len(loads) == 1  # each CRD file is read once per run
+    assert len(indexes) == 1  # the CRDs are indexed once per run
+    assert sorted(loads) == sorted(CUSTOM_RESOURCES)  # and each kind's schemas read once
 
 
 @needs_kubectl
@@ -406,26 +404,84 @@ def test_kubectl_kustomize_builds_every_environment_directory(
             )
 
 
-def test_compile_notes_unverified_kinds_without_crd_dir(
+def test_compile_verifies_every_kind_with_no_crd_dir(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     args = ["compile", "specs/", "-t", "serving", "-t", "argocd", "--out", str(tmp_path / "a")]
     assert run(args) == 0
+    assert "not verified" not in capsys.readouterr().err
+    result = compile_specs(CompileOptions([REPO / "specs"], tmp_path / "b", ["serving", "argocd"]))
+    assert result.ok and result.unverified == [], result.diagnostics
+
+
+WIDGET_TARGET = """\
+name: widgets
+description: a custom resource of a kind specops ships no CRD for
+outputs:
+  - {template: widget.yaml.j2, path: 'widgets/{spec}.yaml', verify: [k8s]}
+"""
+
+
+def test_compile_notes_a_kind_with_no_crd(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    layer = tmp_path / "layer" / "widgets"
+    layer.mkdir(parents=True)
+    (layer / "target.yaml").write_text(WIDGET_TARGET)
+    (layer / "widget.yaml.j2").write_text(
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n"
+        "  name: {{ spec.metadata.name | yaml }}\nspec: {size: 1}\n"
+    )
+    args = ["compile", "specs/", "-t", "widgets", "--templates", str(layer.parent)]
+    assert run([*args, "--out", str(tmp_path / "a")]) == 0
     err = capsys.readouterr().err
-    kinds = [
-        "InferenceService (serving.kserve.io/v1beta1)",
-        "Application (argoproj.io/v1alpha1)",
-        "PrometheusRule (monitoring.coreos.com/v1)",
+    assert "note: not verified: Widget (example.com/v1): no CRD for it; pass --crd-dir" in err
+    assert err.count("not verified") == 1
+    (tmp_path / "crds").mkdir()
+    (tmp_path / "crds" / "widgets.yaml").write_text(WIDGET_CRD)
+    assert run([*args, "--out", str(tmp_path / "b"), "--crd-dir", str(tmp_path / "crds")]) == 0
+    assert "not verified" not in capsys.readouterr().err
+
+
+def builtin_crd_text(kind: str, served: list[str] | None = None) -> str:
+    """A CRD file made from a shipped schema, as `kubectl get crd -o yaml` would print it."""
+    from compiler.verify.crds import builtin_index, load_schemas
+
+    (entry,) = [e for e in builtin_index() if e.kind == kind]
+    schemas = load_schemas(entry)
+    versions = [
+        {"name": name, "served": True, "storage": True, "schema": {"openAPIV3Schema": schema}}
+        for name, schema in zip(served or list(schemas), schemas.values(), strict=True)
     ]
-    for kind in kinds:
-        assert f"note: not verified: {kind}: no CRD for it; pass --crd-dir" in err
-    assert "PodDisruptionBudget" not in err
+    crd = {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{entry.plural}.{entry.group}"},
+        "spec": {"group": entry.group, "names": {"kind": kind, "plural": entry.plural},
+                 "scope": "Namespaced", "versions": versions},
+    }  # fmt: skip
+    return yaml.safe_dump(crd, sort_keys=False)
 
 
-@needs_crds
-def test_compile_with_crd_dir_verifies_every_kind(tmp_path: Path) -> None:
+def test_a_crd_dir_overrides_the_shipped_crd_of_its_kind(tmp_path: Path) -> None:
+    (tmp_path / "crds").mkdir()
+    # the user's cluster runs an InferenceService CRD that serves only v1: that one is used
+    (tmp_path / "crds" / "isvc.yaml").write_text(builtin_crd_text("InferenceService", ["v1"]))
     result = compile_specs(
-        CompileOptions([REPO / "specs"], tmp_path, ["serving", "argocd"], crd_dirs=[CRDS])
+        CompileOptions(
+            [REPO / "specs"], tmp_path / "out", ["serving"], crd_dirs=[tmp_path / "crds"]
+        )
+    )
+    found = {d.code for d in result.diagnostics}
+    assert found == {"K8S006"}, result.diagnostics
+    problem = result.diagnostics[0]
+    assert "served: v1" in problem.message and "isvc.yaml" in (problem.hint or "")
+    # the same CRD serving v1beta1 passes; the other kinds still come from the shipped CRDs
+    (tmp_path / "crds" / "isvc.yaml").write_text(builtin_crd_text("InferenceService"))
+    result = compile_specs(
+        CompileOptions(
+            [REPO / "specs"], tmp_path / "out", ["serving"], crd_dirs=[tmp_path / "crds"]
+        )
     )
     assert result.ok and result.unverified == [], result.diagnostics
 
@@ -679,7 +735,6 @@ def test_unreadable_crd_paths_are_reported_once(tmp_path: Path) -> None:
     assert context.unverified == {"Widget (example.com/v1): no CRD for it; pass --crd-dir"}
 
 
-@needs_crds
 def test_a_broken_inferenceservice_is_reported_at_its_lines() -> None:
     text = (
         "apiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\n"
@@ -688,10 +743,8 @@ def test_a_broken_inferenceservice_is_reported_at_its_lines() -> None:
         "    model:\n      modelFormat: {name: sklearn}\n      storgeUri: gs://b/m\n"
     )
     file = RenderedFile("m.yaml", text, "t", "t/m.yaml.j2", "", "s.yaml", "")
-    found = {
-        (p.code, p.location.line, p.message.split(": ", 2)[1])
-        for p in verify_custom_resources(file, VerifyContext(crd_dirs=(CRDS,)))
-    }
+    problems = verify_custom_resources(file, VerifyContext())
+    found = {(p.code, p.location.line, p.message.split(": ", 2)[1]) for p in problems}
     assert found == {
         ("K8S003", 5, "metadata.labels.flag"),
         ("K8S005", 8, "spec.predictor.minReplicas"),
@@ -755,7 +808,7 @@ def test_the_fast_crd_reader_reads_what_the_safe_loader_reads() -> None:
 
     texts = ["a: 1\n---\nb: [1, 2.5, yes, null, ~, '1', 0x1f, '', \"x\", -.inf]\n",
              "a: &x 1\nb: *x\n", "- !!str 1\n", "k: |\n  block\n", "", "---\n...\n"]  # fmt: skip
-    texts += [p.read_text() for p in sorted(CRDS.glob("*.yaml"))]
+    texts += [builtin_crd_text(kind) for kind in sorted(CUSTOM_RESOURCES)]  # big, real CRDs
     for text in texts:
         assert load_documents(text) == list(yaml.load_all(text, Loader=yaml.CSafeLoader))
     assert load_documents("day: 2001-01-01\n") == [{"day": "2001-01-01"}]  # as kubectl sends it

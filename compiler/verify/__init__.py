@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 class VerifyContext:
     """Options and per-run caches shared by verifiers."""
 
-    crd_dirs: tuple[Path, ...] = ()
+    crd_dirs: tuple[Path, ...] = ()  # CRDs that win over the shipped ones (compiler.verify.crds)
     cache: dict[str, object] = field(default_factory=dict)
     unverified: set[str] = field(default_factory=set)  # e.g. kinds with no schema available
 

@@ -7,6 +7,10 @@ those (`nullable`, `x-kubernetes-int-or-string`, `x-kubernetes-preserve-unknown-
 no schema declares would be dropped silently by the cluster, so it is reported as unknown.
 The schema itself is never converted or copied (the KServe CRD is about 2 MB): validation only
 visits the subschemas an instance reaches. CEL rules (`x-kubernetes-validations`) are not run.
+
+The CRDs come from the --crd-dir paths, then from the schemas shipped with specops
+(compiler.verify.crds) for any kind those paths do not define: the user's cluster CRDs win.
+A shipped kind's schemas are read on its first lookup.
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ from typing import Any
 
 import yaml
 
+from compiler.verify.crds import BuiltinCrd, BuiltinDataError
+from compiler.verify.crds import builtin_index as _builtin_index
+from compiler.verify.crds import load_schemas as _load_builtin
 from compiler.verify.documents import load_documents
 
 CRD_SUFFIXES = frozenset({".yaml", ".yml", ".json"})
@@ -27,9 +34,13 @@ _IMPLICIT_FIELDS = {"apiVersion": {"type": "string"}, "kind": {"type": "string"}
 _OPEN_OBJECT = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
 
 
+CRD_DIR_HINT = "check --crd-dir"
+BROKEN_INSTALL_HINT = "the specops installation is damaged: reinstall it, or pass --crd-dir"
+
+
 @dataclass(frozen=True, slots=True)
 class Crd:
-    path: str
+    source: str  # what diagnostics say it is: `CRD <file>`, or the built-in CRD and its pin
     group: str
     kind: str
     schemas: dict[str, Any]  # served version name -> openAPIV3Schema (None: the CRD has none)
@@ -37,11 +48,26 @@ class Crd:
 
 @dataclass
 class CrdIndex:
-    """Every CRD under the --crd-dir paths, by (group, kind); the first path to define one wins."""
+    """Every CRD under the --crd-dir paths, by (group, kind); the first path to define one wins.
+    `builtin` holds the shipped CRDs not read yet, for the kinds no path defines."""
 
     crds: dict[tuple[str, str], Crd] = field(default_factory=dict)
-    problems: list[tuple[str, str]] = field(default_factory=list)  # (file, what went wrong)
+    problems: list[tuple[str, str, str]] = field(default_factory=list)  # (file, problem, hint)
+    builtin: dict[tuple[str, str], BuiltinCrd] = field(default_factory=dict)
     _validators: dict[tuple[str, str, str], Any] = field(default_factory=dict)
+
+    def lookup(self, group: str, kind: str) -> Crd | None:
+        """The CRD of a kind: from --crd-dir, else the shipped one (read now, once)."""
+        key = (group, kind)
+        entry = self.builtin.pop(key, None) if key not in self.crds else None
+        if entry is not None:
+            try:
+                schemas = _load_builtin(entry)
+            except BuiltinDataError as exc:
+                self.problems.append((str(exc.file), str(exc), BROKEN_INSTALL_HINT))
+                return None
+            self.crds[key] = Crd(entry.source, group, kind, schemas)
+        return self.crds.get(key)
 
     def validator(self, crd: Crd, version: str) -> Any:
         """A jsonschema validator for one served version, built on first use."""
@@ -51,15 +77,25 @@ class CrdIndex:
         return self._validators[key]
 
 
-def load_index(paths: Iterable[Path]) -> CrdIndex:
+def load_index(paths: Iterable[Path], *, builtin: bool = True) -> CrdIndex:
+    """The CRDs under paths, and (unless builtin is false) the shipped ones behind them."""
     index = CrdIndex()
     for path in paths:
         if not path.exists():
-            index.problems.append((str(path), "no such file or directory"))
+            index.problems.append((str(path), "no such file or directory", CRD_DIR_HINT))
             continue
         files = [path] if path.is_file() else sorted(_crd_files(path))
         for file in files:
             _load_file(index, file)
+    if builtin:
+        try:
+            shipped = _builtin_index()
+        except BuiltinDataError as exc:
+            index.problems.append((str(exc.file), str(exc), BROKEN_INSTALL_HINT))
+            shipped = ()
+        index.builtin = {
+            (e.group, e.kind): e for e in shipped if (e.group, e.kind) not in index.crds
+        }
     return index
 
 
@@ -71,7 +107,7 @@ def _load_file(index: CrdIndex, file: Path) -> None:
     try:
         documents = load_documents(file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        index.problems.append((str(file), f"cannot read: {exc}"))
+        index.problems.append((str(file), f"cannot read: {exc}", CRD_DIR_HINT))
         return
     for document in documents:
         # `kubectl get crd -o yaml` writes a List of them
@@ -90,14 +126,15 @@ def _add(index: CrdIndex, file: Path, crd: dict[str, Any]) -> None:
     names = spec.get("names") or {}
     group, kind = spec.get("group"), names.get("kind")
     if crd.get("apiVersion") != "apiextensions.k8s.io/v1" or not (group and kind):
-        index.problems.append((str(file), "not an apiextensions.k8s.io/v1 CRD with group and kind"))
+        problem = "not an apiextensions.k8s.io/v1 CRD with group and kind"
+        index.problems.append((str(file), problem, CRD_DIR_HINT))
         return
     schemas = {
         version["name"]: (version.get("schema") or {}).get("openAPIV3Schema")
         for version in spec.get("versions") or ()
         if isinstance(version, dict) and version.get("served", True)
     }
-    index.crds.setdefault((group, kind), Crd(str(file), group, kind, schemas))
+    index.crds.setdefault((group, kind), Crd(f"CRD {file}", group, kind, schemas))
 
 
 def _root_schema(schema: dict[str, Any]) -> dict[str, Any]:

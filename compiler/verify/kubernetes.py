@@ -3,7 +3,8 @@
 `k8s`: built-in kinds against the strict schemas kubernetes-validate ships for
 KUBERNETES_VERSION (unknown fields are errors, as with `kubernetes-validate --strict`); any other
 kind is a custom resource and is checked as `crd` checks it.
-`crd`: custom resources against the openAPIV3Schema of their CRD, from the --crd-dir paths.
+`crd`: custom resources against the openAPIV3Schema of their CRD, from the --crd-dir paths or,
+for a kind those do not define, the CRD schemas shipped with specops (compiler.verify.crds).
 
 A kind with no schema is added to VerifyContext.unverified, so the CLI can say what went
 unchecked. Both verifiers also check object metadata as the API server does (name, namespace,
@@ -45,7 +46,7 @@ def verify_kubernetes(file: RenderedFile, context: VerifyContext) -> list[Diagno
 
 @verifier("crd")
 def verify_custom_resources(file: RenderedFile, context: VerifyContext) -> list[Diagnostic]:
-    """Custom resources against the openAPIV3Schema of their CRD from --crd-dir."""
+    """Custom resources against the openAPIV3Schema of their CRD (--crd-dir, else shipped)."""
     return _verify(file, context, builtin=False)
 
 
@@ -56,13 +57,13 @@ def _verify(file: RenderedFile, context: VerifyContext, *, builtin: bool) -> lis
         mark = exc.problem_mark
         where = file_location(file, mark.line + 1, mark.column + 1) if mark else file_location(file)
         return [error("K8S001", f"manifest does not parse: {exc.problem}", where)]
-    diagnostics = _crd_problems_once(context)
+    diagnostics: list[Diagnostic] = []
     locator = _Locator(file)
     for index, document in enumerate(documents):
         if document is not None:
             findings, source = _check(context, document, builtin=builtin)
             diagnostics += [locator.diagnostic(index, document, f, source) for f in findings]
-    return diagnostics
+    return _new_crd_problems(context) + diagnostics
 
 
 def _check(context: VerifyContext, document: Any, *, builtin: bool) -> tuple[list[Finding], str]:
@@ -173,7 +174,7 @@ def _schema_findings(code: str, validator: Any, document: dict[str, Any]) -> lis
 
 
 def crd_index(context: VerifyContext) -> CrdIndex:
-    """The CRDs under context.crd_dirs, read once per run."""
+    """The CRDs under context.crd_dirs and the shipped ones, indexed once per run."""
     index = context.cache.get("kubernetes.crds")
     if not isinstance(index, CrdIndex):
         index = load_index(context.crd_dirs)
@@ -181,24 +182,25 @@ def crd_index(context: VerifyContext) -> CrdIndex:
     return index
 
 
-def _crd_problems_once(context: VerifyContext) -> list[Diagnostic]:
-    index = crd_index(context)
-    if not index.problems or context.cache.get("kubernetes.crd-problems-reported"):
-        return []
-    context.cache["kubernetes.crd-problems-reported"] = True
+def _new_crd_problems(context: VerifyContext) -> list[Diagnostic]:
+    """The CRD problems not reported yet: each is reported once per run."""
+    problems = crd_index(context).problems
+    reported = context.cache.get("kubernetes.crd-problems-reported", 0)
+    assert isinstance(reported, int)
+    context.cache["kubernetes.crd-problems-reported"] = len(problems)
     return [
-        error("K8S007", f"cannot read CRDs: {problem}", Location(path), "check --crd-dir")
-        for path, problem in index.problems
+        error("K8S007", f"cannot read CRDs: {problem}", Location(path), hint)
+        for path, problem, hint in problems[reported:]
     ]
 
 
 def _crd_findings(context: VerifyContext, document: dict[str, Any]) -> Checked:
     index = crd_index(context)
     group, _, version = document["apiVersion"].rpartition("/")
-    crd = index.crds.get((group, document["kind"]))
+    crd = index.lookup(group, document["kind"])
     if crd is None:
         return None
-    source = f"CRD {crd.path}"
+    source = crd.source
     if version not in crd.schemas:
         served = ", ".join(sorted(crd.schemas)) or "none"
         message = f"the CRD serves no version {version!r} (served: {served})"
