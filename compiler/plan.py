@@ -190,6 +190,11 @@ class ChampionGate:
             "champion_version": self.champion_version,
         }
 
+    @property
+    def record(self) -> dict[str, str | float | bool]:
+        """The gate with where its champion is published (the model card's entry)."""
+        return {**self.as_json(), "champion_uri": self.champion_uri}
+
 
 @dataclass(frozen=True, slots=True)
 class Plan:
@@ -260,9 +265,7 @@ def build_plan(
     provenance = Provenance(loaded.source.path, loaded.source.sha256)
     estimator = _estimator(spec, platform)
     gates = champion_gates(spec, resolved)
-    return Plan(
-        spec, provenance, defaults, resolved, estimator, preprocessing_json(spec), gates
-    )
+    return Plan(spec, provenance, defaults, resolved, estimator, preprocessing_json(spec), gates)
 
 
 def champion_gates(

@@ -36,7 +36,9 @@ def _release(folder: Path, version: str, change: Any) -> Path:
     change(spec)
     folder.mkdir(parents=True)
     (folder / "data").mkdir()
-    (folder / "data" / "churn.csv").write_bytes((REPO / "specs" / "data" / "churn.csv").read_bytes())
+    (folder / "data" / "churn.csv").write_bytes(
+        (REPO / "specs" / "data" / "churn.csv").read_bytes()
+    )
     path = folder / "churn.yaml"
     path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
     return path
@@ -92,8 +94,8 @@ def test_a_worse_model_fails_the_run_naming_gate_champion_and_both_values(
     assert done.returncode == 1, done.stderr[-2000:]
     found = re.search(
         r"gate roc_auc against prod: fails: the new model's (\d\.\d{4}) against champion v1's "
-        r"(\d\.\d{4}) \(delta (-\d\.\d{4}), higher is better, max_drop 0\.01; the champion is a "
-        r"sklearn model, not a xgboost one: compared the metrics recorded",
+        r"(\d\.\d{4}) \(delta (-\d\.\d{4}), higher is better, max_drop 0\.01; the champion's "
+        r"framework is sklearn, not xgboost: compared the metrics recorded",
         done.stdout,
     )
     assert found, done.stdout[-3000:]
@@ -117,7 +119,9 @@ def test_a_better_model_passes_scored_with_the_champion_on_the_same_rows(
     # the same test rows: the champion scores what v1 recorded, the new model what v2 records
     assert gate["champion"] == pytest.approx(_metadata(first_release)["metrics"]["roc_auc"])
     assert gate["challenger"] == pytest.approx(metadata["metrics"]["roc_auc"])
-    assert gate["delta"] == pytest.approx(gate["challenger"] - gate["champion"]) and gate["delta"] > 0
+    assert (
+        gate["delta"] == pytest.approx(gate["challenger"] - gate["champion"]) and gate["delta"] > 0
+    )
     assert "both models scored on the same 150 test rows" in gate["verdict"]
     assert "gate roc_auc against prod: passes" in log.getvalue()
     # the run's metrics (the step's Metrics artifact, as the KFP UI shows it)

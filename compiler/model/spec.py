@@ -341,9 +341,7 @@ class MetricGate(Strict):
     @model_validator(mode="after")
     def _drop_needs_champion(self) -> MetricGate:
         if self.max_drop is not None and self.against is None:
-            raise ValueError(
-                "max_drop is measured against a champion: add against: <environment>"
-            )
+            raise ValueError("max_drop is measured against a champion: add against: <environment>")
         return self
 
     @property
