@@ -173,6 +173,33 @@ class ResolvedEnvironment:
 
 
 @dataclass(frozen=True, slots=True)
+class ChampionGate:
+    """A metric gate against the model an environment serves (its champion)."""
+
+    name: str  # the metric
+    against: str  # the environment
+    max_drop: float  # how much worse the new model may be, in the metric's units
+    higher_is_better: bool
+    champion_version: str  # the model_version the environment serves
+    champion_uri: str  # where that version is published (deploy.model_uri/<version>)
+
+    def as_json(self) -> dict[str, str | float | bool]:
+        """What the pipeline's champion step is given for this gate."""
+        return {
+            "name": self.name,
+            "against": self.against,
+            "max_drop": self.max_drop,
+            "higher_is_better": self.higher_is_better,
+            "champion_version": self.champion_version,
+        }
+
+    @property
+    def record(self) -> dict[str, str | float | bool]:
+        """The gate with where its champion is published (the model card's entry)."""
+        return {**self.as_json(), "champion_uri": self.champion_uri}
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     spec: MLPipeline
     provenance: Provenance
@@ -183,6 +210,7 @@ class Plan:
     estimator: Estimator | None = None
     # The training step's effective per-column preprocessing (compiler.preprocessing), JSON.
     preprocessing_json: str = "[]"
+    champion_gates: tuple[ChampionGate, ...] = ()
 
     @property
     def name(self) -> str:
@@ -238,8 +266,27 @@ def build_plan(
         dataclasses.replace(r, argocd_project=delivery.projects[r.name] or "") for r in resolved
     )
     provenance = Provenance(loaded.source.path, loaded.source.sha256)
-    return Plan(
-        spec, provenance, defaults, resolved, _estimator(spec, platform), preprocessing_json(spec)
+    estimator = _estimator(spec, platform)
+    gates = champion_gates(spec, resolved)
+    return Plan(spec, provenance, defaults, resolved, estimator, preprocessing_json(spec), gates)
+
+
+def champion_gates(
+    spec: MLPipeline, environments: tuple[ResolvedEnvironment, ...]
+) -> tuple[ChampionGate, ...]:
+    """The spec's gates against an environment's champion (CHK028: each names one)."""
+    served = {env.name: env for env in environments}
+    return tuple(
+        ChampionGate(
+            gate.name,
+            gate.against,
+            gate.max_drop or 0.0,
+            gate.higher_is_better,
+            served[gate.against].model_version,
+            served[gate.against].storage_uri,
+        )
+        for gate in spec.validation.metrics
+        if gate.against is not None and gate.against in served
     )
 
 

@@ -278,9 +278,11 @@ def summary(result: RunResult) -> str:
         lines = [f"{result.spec}: trained, passed every gate and published to {result.published}"]
         metadata = Path(result.published or "", "metadata.json")
         if metadata.is_file():
-            metrics = json.loads(metadata.read_text(encoding="utf-8")).get("metrics", {})
+            published = json.loads(metadata.read_text(encoding="utf-8"))
+            metrics = published.get("metrics", {})
             lines += [f"  {name} = {value:.4f}" for name, value in sorted(metrics.items())
                       if isinstance(value, int | float)]  # fmt: skip
+            lines += [f"  {gate['verdict']}" for gate in published.get("champion_gates", [])]
         return "\n".join(lines) + "\n"
     if result.failed_task is None:
         return ""

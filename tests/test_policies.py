@@ -20,6 +20,13 @@ FIXTURES = Path("tests/platform_fixtures")
 PLATFORM = FIXTURES / "platform.yaml"
 POLICIES = FIXTURES / "policies"
 KEYS = sorted(POLICY_RULES)
+# Policies whose fixtures need a platform of their own (under platform.yaml's policies, every
+# other fixture would have to satisfy them too).
+OWN_PLATFORM = {"champion_gate": FIXTURES / "champion-platform.yaml"}
+
+
+def _platform(key: str) -> Path:
+    return OWN_PLATFORM.get(key, PLATFORM)
 
 
 def test_every_policy_has_a_passing_and_a_failing_spec() -> None:
@@ -37,18 +44,19 @@ def test_policy_codes_are_stable() -> None:
         "approval_required": "POL006",
         "gpu_limits": "POL007",
         "owners_required": "POL008",
+        "champion_gate": "POL009",
     }
 
 
 @pytest.mark.parametrize("key", KEYS)
 def test_passing_spec_is_clean(key: str) -> None:
-    result = validate([POLICIES / f"{key}.pass.yaml"], PLATFORM)
+    result = validate([POLICIES / f"{key}.pass.yaml"], _platform(key))
     assert result.diagnostics == []
 
 
 @pytest.mark.parametrize("key", KEYS)
 def test_failing_spec_breaks_exactly_its_policy(key: str) -> None:
-    result = validate([POLICIES / f"{key}.fail.yaml"], PLATFORM)
+    result = validate([POLICIES / f"{key}.fail.yaml"], _platform(key))
     assert not result.ok
     assert {d.code for d in result.diagnostics} == {POLICY_RULES[key].code}
     text = TextReporter().render(result.diagnostics, len(result.specs))
@@ -60,10 +68,10 @@ def test_failing_spec_breaks_exactly_its_policy(key: str) -> None:
 
 @pytest.mark.parametrize("key", KEYS)
 def test_violation_points_at_the_spec_and_relates_the_policy(key: str) -> None:
-    (diagnostic,) = validate([POLICIES / f"{key}.fail.yaml"], PLATFORM).diagnostics
+    (diagnostic,) = validate([POLICIES / f"{key}.fail.yaml"], _platform(key)).diagnostics
     assert diagnostic.location.file == (POLICIES / f"{key}.fail.yaml").as_posix()
     assert diagnostic.location.line >= 1
-    policy_lines = [r for r in diagnostic.related if r.file == PLATFORM.as_posix()]
+    policy_lines = [r for r in diagnostic.related if r.file == _platform(key).as_posix()]
     assert policy_lines and all(r.line >= 1 for r in policy_lines)
     assert policy_lines[0].json_path[:2] == ("policies", key)
 
@@ -107,8 +115,13 @@ def test_platform_layers_count_for_policies() -> None:
 def test_a_platform_default_that_breaks_a_policy_is_located_in_the_platform(
     tmp_path: Path,
 ) -> None:
-    platform = (REPO / PLATFORM).read_text().replace(
-        "    approval: required\n", "    approval: required\n    canary: {traffic_percent: 50}\n"
+    platform = (
+        (REPO / PLATFORM)
+        .read_text()
+        .replace(
+            "    approval: required\n",
+            "    approval: required\n    canary: {traffic_percent: 50}\n",
+        )
     )
     (tmp_path / "templates").mkdir()
     (tmp_path / "platform.yaml").write_text(platform)
@@ -126,3 +139,22 @@ def test_example_specs_follow_the_example_platform() -> None:
     result = validate([Path("specs")], Path("specs/platform/platform.yaml"))
     assert result.diagnostics == []
     assert len(result.specs) == 3
+
+
+def test_a_champion_gate_may_drop_no_more_than_the_platform_allows(tmp_path: Path) -> None:
+    text = (REPO / POLICIES / "champion_gate.pass.yaml").read_text()
+    spec = tmp_path / "lenient.yaml"
+    spec.write_text(text.replace("max_drop: 0.01}", "max_drop: 0.05}"))
+    (diagnostic,) = validate([spec], _platform("champion_gate")).diagnostics
+    assert (diagnostic.code, diagnostic.severity) == ("POL009", Severity.ERROR)
+    assert "0.05 worse than 'prod'" in diagnostic.message and "at most 0.02" in diagnostic.message
+    assert diagnostic.location.json_path == ("validation", "metrics", 0, "max_drop")
+
+
+def test_a_champion_gate_against_staging_does_not_satisfy_prod(tmp_path: Path) -> None:
+    text = (REPO / POLICIES / "champion_gate.pass.yaml").read_text()
+    spec = tmp_path / "staging.yaml"
+    spec.write_text(text.replace("against: prod", "against: staging"))
+    (diagnostic,) = validate([spec], _platform("champion_gate")).diagnostics
+    assert diagnostic.code == "POL009" and "'prod'" in diagnostic.message
+    assert diagnostic.location.json_path == ("deploy", "environments", 1, "name")

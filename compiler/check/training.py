@@ -6,6 +6,7 @@ platform's extra estimators, so run_checks calls it with them).
 
 from __future__ import annotations
 
+import difflib
 import itertools
 from collections.abc import Iterator
 from typing import Any
@@ -16,6 +17,7 @@ from compiler.loader import LoadedSpec
 from compiler.model.spec import (
     CLASSIFICATION_METRICS,
     REGRESSION_METRICS,
+    UNIT_INTERVAL_METRICS,
     MLPipeline,
 )
 
@@ -100,10 +102,10 @@ def metric_gates(spec: MLPipeline, loaded: LoadedSpec) -> Iterator[Diagnostic]:
                 loaded.locate((*where, "name")),
                 f"use one of: {', '.join(known)}",
             )
-        if gate.min is None and gate.max is None:
+        if gate.min is None and gate.max is None and gate.against is None:
             yield error(
                 "CHK008",
-                f"gate {gate.name!r} sets neither min nor max",
+                f"gate {gate.name!r} sets neither min, max nor against",
                 loaded.locate(where, key=True),
             )
         if gate.min is not None and gate.max is not None and gate.min > gate.max:
@@ -118,6 +120,32 @@ def metric_gates(spec: MLPipeline, loaded: LoadedSpec) -> Iterator[Diagnostic]:
             "stratify applies to classification only",
             loaded.locate(("data", "split", "stratify")),
         )
+
+
+@rule
+def champion_gates(spec: MLPipeline, loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    """CHK028: a champion gate compares with a declared environment, by a drop that can bind."""
+    names = [e.name for e in spec.deploy.environments]
+    for index, gate in enumerate(spec.validation.metrics):
+        where: JsonPath = ("validation", "metrics", index)
+        if gate.against is not None and gate.against not in names:
+            close = difflib.get_close_matches(gate.against, names, n=1)
+            yield error(
+                "CHK028",
+                f"gate {gate.name!r} compares against environment {gate.against!r}, which "
+                "deploy.environments does not declare",
+                loaded.locate((*where, "against")),
+                (f"did you mean {close[0]!r}? " if close else "")
+                + f"declared environments: {', '.join(names)}",
+            )
+        if gate.max_drop is not None and gate.name in UNIT_INTERVAL_METRICS and gate.max_drop >= 1:
+            yield error(
+                "CHK028",
+                f"gate {gate.name!r}: max_drop {gate.max_drop:g} can never fail, since "
+                f"{gate.name} lies between 0 and 1",
+                loaded.locate((*where, "max_drop")),
+                "max_drop is in the metric's units, e.g. 0.01 for one point of roc_auc",
+            )
 
 
 @rule

@@ -313,10 +313,40 @@ MetricName = Literal["accuracy", "precision", "recall", "f1", "roc_auc", "log_lo
                      "rmse", "mae", "r2", "mape"]  # fmt: skip
 
 
+# Which way is better, per metric: a "drop" of a champion gate is a change for the worse, so a
+# decrease of these and an increase of the others (losses and errors).
+HIGHER_IS_BETTER = frozenset({"accuracy", "precision", "recall", "f1", "roc_auc", "r2"})
+# Metrics that lie in [0, 1]: a max_drop of 1 or more could never fail.
+UNIT_INTERVAL_METRICS = frozenset({"accuracy", "precision", "recall", "f1", "roc_auc"})
+
+
 class MetricGate(Strict):
     name: MetricName
     min: float | None = None
     max: float | None = None
+    against: DnsLabel | None = Field(
+        default=None,
+        description="Champion/challenger: an environment of deploy.environments whose current "
+        "model (the model_version it serves) the new model is compared with, on the same test "
+        "rows. No published model there yet (a first release): the gate passes and says why.",
+    )
+    max_drop: float | None = Field(
+        default=None,
+        ge=0,
+        description="With `against`: how much worse than the champion the new model may be, in "
+        "the metric's units: a decrease of accuracy, precision, recall, f1, roc_auc and r2, an "
+        "increase of log_loss, rmse, mae and mape. Omitted: 0 (no worse at all).",
+    )
+
+    @model_validator(mode="after")
+    def _drop_needs_champion(self) -> MetricGate:
+        if self.max_drop is not None and self.against is None:
+            raise ValueError("max_drop is measured against a champion: add against: <environment>")
+        return self
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.name in HIGHER_IS_BETTER
 
 
 class DataCheck(Strict):

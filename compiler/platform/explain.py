@@ -74,6 +74,8 @@ class Explanation:
     # A preprocessing setting: the spec path that chose its effective value, with where it
     # is written, or specops' built-in default (compiler.preprocessing).
     chosen_by: str | None = None
+    # A champion gate (or a field of one): the model it compares with, and where that is set.
+    champion: str | None = None
 
     def text(self) -> str:
         return render_text(self)
@@ -138,6 +140,7 @@ def explain(options: ExplainOptions) -> ExplainResult:
         view, layers, book = _environment_view(plan, environment), env.layers, ENVIRONMENT_BOOK
     path = _concrete(view, steps, options.path)
     chosen_by = None if in_defaults or environment else _chosen_by(plan, validated.loaded, path)
+    champion = None if in_defaults or environment else _champion(plan, validated.loaded, path)
     explanation = Explanation(
         validated.path,
         environment,
@@ -147,6 +150,7 @@ def explain(options: ExplainOptions) -> ExplainResult:
         contributions(layers, book, path),
         in_defaults,
         chosen_by,
+        champion,
     )
     return ExplainResult(validated.diagnostics, explanation)
 
@@ -208,6 +212,24 @@ def _chosen_by(plan: Plan, loaded: LoadedSpec, path: JsonPath) -> str | None:
     return f"{origin} ({loaded.locate(tuple(origin.split('.')))})"
 
 
+def _champion(plan: Plan, loaded: LoadedSpec, path: JsonPath) -> str | None:
+    """For a champion gate: the version it compares with, where it is published and set."""
+    if len(path) < 3 or path[:2] != ("validation", "metrics") or not isinstance(path[2], int):
+        return None
+    gate = plan.spec.validation.metrics[path[2]]
+    found = next((g for g in plan.champion_gates if g.name == gate.name), None)
+    if found is None:
+        return None
+    env = next(e for e in plan.environments if e.name == found.against)
+    where = loaded.locate(("deploy", "environments", env.index, "model_version"))
+    worse = "a decrease" if found.higher_is_better else "an increase"
+    return (
+        f"{found.champion_version}, the model_version environment {found.against} serves "
+        f"({where}), published at {found.champion_uri}; a drop of {found.name} is {worse}, "
+        f"at most {found.max_drop:g}"
+    )
+
+
 def _environment_view(plan: Plan, name: str) -> dict[str, Any]:
     """The environment as specops resolved it, in the shape of a spec environment entry."""
     index = next(i for i, e in enumerate(plan.environments) if e.name == name)
@@ -267,6 +289,8 @@ def render_text(item: Explanation) -> str:
     ]
     if item.chosen_by is not None:
         lines.append(f"  chosen by:   {item.chosen_by}")
+    if item.champion is not None:
+        lines.append(f"  champion:    {item.champion}")
     if not item.contributions:
         if item.chosen_by is None:
             lines.append("  set by:      no layer; this is specops' built-in default")

@@ -232,6 +232,17 @@ class OwnersRequired(Policy):
     min_owners: int = Field(default=1, ge=1, le=20)
 
 
+class ChampionGateRequired(Policy):
+    """Each environment at error or warning level needs a gate `against` it (see MetricGate)."""
+
+    max_drop: float | None = Field(
+        default=None,
+        ge=0,
+        description="The most a champion gate against the environment may let the new model "
+        "drop, in the metric's units. Omitted: any.",
+    )
+
+
 class Policies(Strict):
     image_digest: Policy | None = None
     allowed_registries: AllowedRegistries | None = None
@@ -241,6 +252,7 @@ class Policies(Strict):
     approval_required: Policy | None = None
     gpu_limits: GpuLimits | None = None
     owners_required: OwnersRequired | None = None
+    champion_gate: ChampionGateRequired | None = None
 
 
 class Platform(Strict):

@@ -30,6 +30,7 @@ from compiler.platform.model import (
     AllowedDataSources,
     AllowedRegistries,
     CanaryLimit,
+    ChampionGateRequired,
     GpuLimits,
     MonitoringRequired,
     OwnersRequired,
@@ -327,6 +328,33 @@ def owners_required(config: OwnersRequired, ctx: Context) -> Iterator[Finding]:
             ctx.loaded.locate(path, key=True),
             hint="list owner email addresses under metadata.owners",
         )
+
+
+@policy("POL009", "champion_gate", "a new model is compared with the one each environment serves")
+def champion_gate(config: ChampionGateRequired, ctx: Context) -> Iterator[Finding]:
+    gates = list(enumerate(ctx.spec.validation.metrics))
+    for env in ctx.resolution.environments:
+        against = [(index, gate) for index, gate in gates if gate.against == env.name]
+        if not against:
+            yield Finding(
+                f"no metric gate compares the new model with the one environment {env.name!r} "
+                "serves",
+                ctx.loaded.locate(("deploy", "environments", env.index, "name")),
+                env.name,
+                f"add a gate like {{name: roc_auc, against: {env.name}, max_drop: 0.01}} to "
+                "validation.metrics",
+            )
+        limit = config.max_drop
+        for index, gate in against:
+            drop = gate.max_drop or 0.0
+            if limit is not None and drop > limit:
+                yield Finding(
+                    f"gate {gate.name!r} lets the new model be {drop:g} worse than "
+                    f"{env.name!r}'s champion; the platform allows at most {limit:g}",
+                    ctx.loaded.locate(("validation", "metrics", index, "max_drop")),
+                    env.name,
+                    f"lower max_drop to at most {limit:g}",
+                )
 
 
 def platform_diagnostics(

@@ -567,6 +567,7 @@ def publish_model(
     booster_dir: str,
     reference: Input[Artifact] = None,
     importance: Input[Artifact] = None,
+    champion: Input[Metrics] = None,
 ) -> str:
     """Publish the gated model to <model_root>/<model_version> with metadata for audits.
 
@@ -619,6 +620,7 @@ def publish_model(
     ]
     metadata = {
         **provenance,
+        "framework": framework,
         "model_version": model_version,
         "uri": destination,
         "data": json.loads(data_records),
@@ -631,6 +633,9 @@ def publish_model(
         "pipeline_run": pipeline_run,
         "published_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
+    if champion is not None:  # the champion/challenger gates' results
+        with open(champion.path, encoding="utf-8") as handle:
+            metadata["champion_gates"] = json.load(handle)["gates"]
     with open(os.path.join(staging, "metadata.json"), "w", encoding="utf-8") as handle:
         json.dump(metadata, handle, indent=2, sort_keys=True)
     if destination.startswith("pvc://"):  # the pipeline mounts the claim at /specops/pvc/<claim>
