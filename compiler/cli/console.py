@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 MIN_SPECS = 2  # one spec is quick: a bar would only flash
+_DOING = {"validate": "validating", "render": "rendering", "verify": "verifying"}
 
 _BOLD, _RED, _YELLOW, _CYAN, _GREEN, _RESET = "1", "31", "33", "36", "32", "0"
 _DIAGNOSTIC = re.compile(r"^(?P<at>\S.*?:\d+:\d+): (?P<severity>error|warning|note) (?P<code>\S+):")
@@ -136,7 +137,7 @@ class _Sink:
         if self.enabled is None:
             self.enabled = total >= MIN_SPECS
         if self.enabled:
-            self.start(name, total)
+            self.start(_DOING.get(name, name), total)
 
     def advance(self, item: str) -> None:
         if self.enabled:
@@ -175,10 +176,11 @@ class BarProgress(_Sink):
         if self.task_id is not None:
             self.bar.remove_task(self.task_id)
         self.task_id = self.bar.add_task(name, total=total, item="")
+        self.bar.refresh()  # a stage quicker than the refresh rate still shows
 
     def step(self, item: str) -> None:
         if self.task_id is not None:
-            self.bar.update(self.task_id, advance=1, item=item)
+            self.bar.update(self.task_id, advance=1, item=item, refresh=True)
 
 
 @contextlib.contextmanager

@@ -150,7 +150,7 @@ def init(
     ] = "ml",
     owner: Annotated[
         str | None,
-        typer.Option("--owner", metavar="EMAIL", help="Owner email (default: <team>@example.com)."),
+        typer.Option("--owner", metavar="EMAIL", help="Owner email (default: TEAM@example.com)."),
     ] = None,
     directory: Annotated[
         Path, typer.Option("--dir", metavar="DIR", help="Where to write the spec.")
