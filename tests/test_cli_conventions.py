@@ -283,6 +283,14 @@ def test_a_terminal_gets_colour_and_a_progress_bar() -> None:
     assert b"validating" in out and b"4/4" in out  # the bar, cleared when done
 
 
+def test_a_usage_error_on_a_terminal_is_one_red_line() -> None:
+    code, out = _on_a_terminal("validate", "nosuch")
+    assert code == 2
+    assert out == b"\x1b[1;31mspecops: error:\x1b[0m no such file or directory: nosuch\r\n"
+    code, out = _on_a_terminal("validate", "nosuch", NO_COLOR="1")
+    assert out == b"specops: error: no such file or directory: nosuch\r\n"
+
+
 def test_no_color_turns_colour_off_on_a_terminal() -> None:
     code, out = _on_a_terminal("validate", "specs/", BAD, NO_COLOR="1")
     assert code == 1
