@@ -11,6 +11,7 @@ import os
 import sys
 import traceback
 
+import typer
 from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
 from compiler.cli import build, tools
@@ -40,6 +41,9 @@ def run(argv: list[str] | None = None) -> int:
         if exc.hint:
             sys.stderr.write(f"  hint: {exc.hint}\n")
         return exc.exit_code
+    except typer.Abort:  # end of input at a prompt
+        sys.stderr.write(f"{error_prefix(sys.stderr)} aborted\n")
+        return 1
     except KeyboardInterrupt:
         return 130
     except Exception as exc:
