@@ -18,6 +18,7 @@ from compiler.platform import LoadedPlatform, load_platform
 from compiler.platform.delivery import delivery_diagnostics
 from compiler.platform.policies import platform_diagnostics
 from compiler.platform.resolve import fill_omitted
+from compiler.progress import NO_PROGRESS, Progress
 from compiler.render import RenderedFile, Renderer
 from compiler.sources import check_spec_path, discover, display_path, read_source
 from compiler.targets import builtin_templates, discover_targets, select_targets
@@ -63,6 +64,7 @@ class CompileOptions:
     crd_dirs: list[Path] = field(default_factory=list)
     mode: Mode = "write"
     platform: Path | None = None  # a platform.yaml (the CLI defaults to ./platform.yaml)
+    progress: Progress = NO_PROGRESS  # told of each spec validated and rendered
 
 
 @dataclass
@@ -106,8 +108,11 @@ def validate_spec(path: Path, platform: LoadedPlatform | None = None) -> Validat
     return ValidatedSpec(shown, loaded, spec, scrub(diagnostics, secrets))
 
 
-def validate(paths: list[Path], platform: Path | None = None) -> ValidateResult:
-    """Validate every spec named or found below `paths`, under the platform file if given.
+def validate(
+    paths: list[Path], platform: Path | None = None, progress: Progress = NO_PROGRESS
+) -> ValidateResult:
+    """Validate every spec named or found below `paths`, under the platform file if given;
+    `progress` hears of each spec file as it is done.
 
     Raises UsageError when a path (or the platform file) does not exist or no spec is found.
     """
@@ -120,10 +125,17 @@ def validate(paths: list[Path], platform: Path | None = None) -> ValidateResult:
             problem=f"no spec files found in {', '.join(map(str, paths))}",
             hint="specs are *.yaml files that start with 'apiVersion: specops/v1'",
         )
-    specs = _unique_names([validate_spec(path, loaded_platform) for path in files])
+    progress.stage("validate", len(files))
+    specs = _unique_names([_validate_one(path, loaded_platform, progress) for path in files])
     found = [*platform_problems, *(d for s in specs for d in s.diagnostics)]
     diagnostics = sorted(found, key=lambda d: d.sort_key())
     return ValidateResult(specs, diagnostics, loaded_platform)
+
+
+def _validate_one(path: Path, platform: LoadedPlatform | None, progress: Progress) -> ValidatedSpec:
+    validated = validate_spec(path, platform)
+    progress.advance(validated.path)
+    return validated
 
 
 def _unique_names(specs: list[ValidatedSpec]) -> list[ValidatedSpec]:
@@ -159,7 +171,7 @@ def compile_specs(options: CompileOptions) -> CompileResult:
     Raises UsageError for bad options and OutputConflictError when writing would touch files
     specops does not own; a spec or verification problem is returned as diagnostics.
     """
-    validated = validate(options.paths, options.platform)
+    validated = validate(options.paths, options.platform, options.progress)
     if not validated.ok:
         return CompileResult(validated.diagnostics, spec_count=len(validated.specs))
     template_dirs = layered_template_dirs(options.template_dirs, validated.platform)
@@ -170,14 +182,18 @@ def compile_specs(options: CompileOptions) -> CompileResult:
     renderer = Renderer(template_dirs)
     files: list[RenderedFile] = []
     diagnostics = list(validated.diagnostics)
+    options.progress.stage("render", len(validated.specs))
     for item in validated.specs:
         assert item.spec is not None and item.loaded is not None  # validated.ok
         plan: Plan = build_plan(item.spec, item.loaded, platform=validated.platform)
         rendered, problems = renderer.render(plan, targets)
         files.extend(rendered)
         diagnostics.extend(problems)
+        options.progress.advance(item.path)
     context = VerifyContext(crd_dirs=tuple(options.crd_dirs))
+    options.progress.stage("verify", 1)  # one step: batch verifiers see every file at once
     diagnostics.extend(verify_files(files, context))
+    options.progress.advance(f"{len(files)} files")
     result = CompileResult(
         diagnostics, files, unverified=sorted(context.unverified), spec_count=len(validated.specs)
     )

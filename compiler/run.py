@@ -111,6 +111,8 @@ def run_pipeline(options: RunOptions) -> RunResult:
         "data_root": str(Path(validated.path).absolute().parent),
         "model_root": str(out_dir / "models"),
     }
+    if options.echo is not None:  # the first line of the log says what the lines below are
+        options.echo.write(run_header(validated.path, pipeline[1].content, out_dir))
     outcome = execute_local(pipeline[1].content, arguments, out_dir / "kfp-outputs", options.echo)
     result.published = None if outcome.output is None else str(outcome.output)
     result.failed_task, result.failures = outcome.failed_task, outcome.failures
@@ -270,6 +272,15 @@ def execute_local(
 def _failed_task(message: str) -> str:
     match = _FAILED_TASK.search(_ANSI.sub("", message).strip())
     return match.group(1).strip("'") if match else "unknown"
+
+
+def run_header(spec: str, ir: str, out_dir: Path) -> str:
+    """What a person reads before kfp's task logs: the steps that will run and where to."""
+    tasks = list(local_pipeline_spec(ir).get("root", {}).get("dag", {}).get("tasks", {}))
+    return (
+        f"specops run: {spec}: {len(tasks)} steps with kfp.local ({', '.join(tasks)}); "
+        f"outputs in {out_dir}\n"
+    )
 
 
 def summary(result: RunResult) -> str:

@@ -132,7 +132,12 @@ def _validation(spec: MLPipeline) -> Iterator[Fact]:
         yield from _grouped(
             f"validation.metrics.{gate.name}",
             f"gate {gate.name}",
-            [("min", "min", _maybe(gate.min)), ("max", "max", _maybe(gate.max))],
+            [
+                ("min", "min", _maybe(gate.min)),
+                ("max", "max", _maybe(gate.max)),
+                ("against", "against", _maybe(gate.against)),
+                ("max_drop", "max drop", _maybe(gate.max_drop)),
+            ],
         )
     latency = validation.latency
     for quantile in ("p50", "p95", "p99"):

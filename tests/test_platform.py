@@ -123,7 +123,7 @@ def test_platform_checks(tmp_path: Path, old: str, new: str, code: str) -> None:
 def test_missing_platform_file_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = _run(capsys, "validate", str(SPEC), "--platform", "nowhere.yaml")
     assert code == 2
-    assert "platform file not found" in err
+    assert err == "specops: error: --platform: no such file: nowhere.yaml\n"
 
 
 def test_directory_discovery_skips_platform_files() -> None:

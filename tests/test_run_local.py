@@ -103,6 +103,11 @@ def test_an_impossible_gate_fails_before_publishing(tmp_path: Path) -> None:
     assert "gate roc_auc" in done.stdout and "below the minimum 0.999" in done.stdout
     assert "nothing was published" in done.stdout
     assert not (out / "models").exists()
+    # Redirected, kfp's task logs carry no colour; their first line says what runs, and where.
+    assert "\x1b[" not in done.stderr + done.stdout
+    header = next(line for line in done.stderr.splitlines() if line.startswith("specops run:"))
+    assert str(spec.name) in header and "kfp.local" in header and str(out) in header
+    assert done.stderr.index(header) < done.stderr.index("validate-data")
 
 
 def _broken_rows(folder: Path) -> None:
