@@ -83,7 +83,10 @@ EDITS = (
     ("max_depth: 3,", "max_depth: 4, subsample: 0.8,"),
     ("n_estimators: 150, ", ""),
     ('version: "2026-11-01"', 'version: "2026-12-01"'),
-    ("{name: roc_auc, min: 0.7, against: prod, max_drop: 0.01}", "{name: roc_auc, min: 0.75, against: prod, max_drop: 0.02}"),
+    (
+        "{name: roc_auc, min: 0.7, against: prod, max_drop: 0.01}",
+        "{name: roc_auc, min: 0.75, against: prod, max_drop: 0.02}",
+    ),
     ("replicas: {min: 2, max: 10}", "replicas: {min: 3, max: 12}\n      resources: {cpu: '4'}"),
     ("approval: required", "approval: none"),
     ('retrain: "0 3 * * 1"', 'retrain: "0 4 * * 1"'),
