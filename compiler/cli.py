@@ -83,7 +83,7 @@ def validate(
     from compiler.report import REPORTER_BY_NAME
 
     result = run_validate(paths, _platform_file(platform))
-    _echo(REPORTER_BY_NAME[format.value].render(result.diagnostics, len(result.specs)))
+    _echo(REPORTER_BY_NAME[format.value].render(result.diagnostics, result.checked))
     raise typer.Exit(0 if result.ok else 1)
 
 
