@@ -156,8 +156,18 @@ def schema(
     kind: Annotated[
         SchemaKind, typer.Option("--kind", help="MLPipeline (a spec) or Platform.")
     ] = SchemaKind.MLPipeline,
+    write: Annotated[
+        Path | None,
+        typer.Option("--write", help="Write it into this folder (e.g. next to the specs)."),
+    ] = None,
 ) -> None:
     """Print the JSON Schema of the MLPipeline spec (or of platform.yaml)."""
+    if write is not None:
+        from compiler.schema import write_schema
+
+        path, changed = write_schema(write, kind.value)
+        _echo(f"{'wrote' if changed else 'up to date:'} {path}\n")
+        return
     if kind is SchemaKind.Platform:
         from compiler.platform.schema import platform_schema_text
 
@@ -279,16 +289,22 @@ def init(
     ] = None,
     directory: Annotated[Path, typer.Option("--dir", help="Where to write it.")] = Path("specs"),
     platform: PlatformOpt = None,
+    schema: Annotated[
+        str | None,
+        typer.Option("--schema", help="The $schema URL or path for editors (default: local)."),
+    ] = None,
 ) -> None:
     """Scaffold DIR/NAME.yaml from the platform's defaults; it validates as written."""
     from compiler.report import REPORTER_BY_NAME
     from compiler.scaffold import InitOptions, init_spec
 
-    result = init_spec(InitOptions(name, team, owner, directory, _platform_file(platform)))
+    result = init_spec(InitOptions(name, team, owner, directory, _platform_file(platform), schema))
     if result.diagnostics:
         sys.stderr.write(REPORTER_BY_NAME["text"].render(result.diagnostics, 1))
     if not result.ok:
         raise _fail(f"{result.path} not written: the scaffold does not validate")
+    if result.schema_written is not None:
+        _echo(f"wrote {result.schema_written}\n")
     _echo(f"wrote {result.path}\n")
 
 
