@@ -179,11 +179,7 @@ def compile_specs(options: CompileOptions) -> CompileResult:
     specops does not own; a spec or verification problem is returned as diagnostics.
     """
     validated = validate(options.paths, options.platform)
-    if validated.platform_files:
-        raise UsageError(
-            problem=f"{validated.platform_files[0]} is a platform file, not a spec",
-            hint=f"pass it as --platform {validated.platform_files[0]}",
-        )
+    _refuse_platform_files(validated)
     if not validated.ok:
         return CompileResult(validated.diagnostics, spec_count=len(validated.specs))
     template_dirs = layered_template_dirs(options.template_dirs, validated.platform)
@@ -218,6 +214,15 @@ def compile_specs(options: CompileOptions) -> CompileResult:
         result.write_plan = plan_writes(options.out_dir, files, scope)
         _apply(result, result.write_plan, options.mode)
     return result
+
+
+def _refuse_platform_files(validated: ValidateResult) -> None:
+    """A kind: Platform file named to compile is a mistake for --platform, not a spec."""
+    if validated.platform_files:
+        raise UsageError(
+            problem=f"{validated.platform_files[0]} is a platform file, not a spec",
+            hint=f"pass it as --platform {validated.platform_files[0]}",
+        )
 
 
 def template_diagnostic(exc: TemplateError) -> Diagnostic:

@@ -264,7 +264,9 @@ def _misaligned(source: _Text, exc: yaml.MarkedYAMLError, line: int) -> Explaine
     text = source.get(line).lstrip()
     what = source.key_of(line)
     subject = "this list item" if text.startswith("- ") else f"'{what}'" if what else "this line"
-    places = " and ".join(f"{_name(source, i, n)} (line {i + 1}, {abs(n)})" for i, n in levels)
+    places = " and ".join(
+        f"{_name(source, i, n)} (line {i + 1}, {abs(n)} spaces)" for i, n in levels
+    )
     return Explained(
         line + 1,
         indent + 1,

@@ -24,7 +24,7 @@ CASES = [
         HEAD + "metadata:\n  name: a\n owners: [x]\ndata:\n  target: y\n",
         5,
         2,
-        "falls between 'metadata' (line 3, 0) and 'name' (line 4, 2)",
+        "falls between 'metadata' (line 3, 0 spaces) and 'name' (line 4, 2 spaces)",
         "by 0 like 'metadata'",
     ),
     (
