@@ -18,6 +18,7 @@ import yaml
 
 _KEY = re.compile(r"(?:-\s+)*([^\s:#\"'{}\[\],][^:#]*?)\s*:(?:\s|$)")
 _NO_SPACE = re.compile(r"(?:-\s+)*([A-Za-z0-9_.-]+):([^\s:/].*)$")
+_BRACKETS = "[]{}\"'"
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +130,8 @@ def _open_quote(source: _Text, exc: yaml.MarkedYAMLError) -> Explained | None:
 
 def _bad_escape(source: _Text, exc: yaml.MarkedYAMLError) -> Explained | None:
     line, column = _mark(exc.problem_mark)
+    if source.get(line)[column : column + 1] != "\\":  # PyYAML marks the letter after it
+        column -= 1
     escape = source.get(line)[column : column + 2]
     return Explained(
         line + 1,
@@ -170,6 +173,8 @@ def _mapping_value(source: _Text, exc: yaml.MarkedYAMLError) -> Explained | None
             "a value that holds ': ' must be quoted",
             f'quote the value: {key}: "{value}"',
         )
+    if source.key_of(line) is None and _NO_SPACE.match(source.get(line).strip()):
+        return _no_colon(source, line)  # 'key:[a, b]' on the line itself
     above = source.previous(line)
     if above is None:
         return None
@@ -182,6 +187,15 @@ def _no_colon(source: _Text, index: int) -> Explained | None:
         return None
     column = source.key_column(index)
     squeezed = _NO_SPACE.match(body)
+    if squeezed and squeezed.group(2)[0] in _BRACKETS:
+        key, after = squeezed.group(1), squeezed.group(2)[0]
+        return Explained(
+            index + 1,
+            column + len(key) + 2,
+            f"'{key}:' is followed by {after!r} without a space, so YAML reads it as text, "
+            "not as a key",
+            f"put a space after '{key}:' (and check that the {after!r} belongs there)",
+        )
     if squeezed:
         key = squeezed.group(1)
         return Explained(
@@ -212,8 +226,38 @@ def _too_deep(source: _Text, above: int, line: int) -> Explained | None:
     )
 
 
+def _stray_start(source: _Text, line: int) -> Explained | None:
+    """A line that starts with a closing bracket, a comma or a bare ':'."""
+    text = source.get(line)
+    column = source.indent(text)
+    char = text[column : column + 1]
+    if char in ("]", "}"):
+        return _inside_line(source, line, column)
+    closer = {"[": "]", "{": "}"}.get(char)
+    if closer is not None and text.count(char) > text.count(closer):
+        return Explained(
+            line + 1,
+            column + 1,
+            f"the {char!r} opened here is never closed",
+            f"add {closer!r} at the end of line {line + 1}",
+        )
+    if char in (":", ","):
+        return Explained(
+            line + 1,
+            column + 1,
+            f"this line starts with {char!r}, where a key or '- ' is expected",
+            "remove it" if char == "," else "write the key before the colon: 'key: value'",
+        )
+    return None
+
+
 def _expected_key(source: _Text, exc: yaml.MarkedYAMLError) -> Explained | None:
+    if "block collection" in (exc.context or ""):  # PyYAML's words for a missing '- '
+        return _expected_dash(source, exc)
     line, column = _mark(exc.problem_mark)
+    stray = _stray_start(source, line)
+    if stray is not None:
+        return stray
     text = source.get(line)
     if column > source.indent(text):  # the mistake is inside the line, not its indentation
         return _inside_line(source, line, column)
@@ -307,6 +351,9 @@ def _levels_around(source: _Text, line: int, indent: int) -> list[tuple[int, int
 
 def _expected_dash(source: _Text, exc: yaml.MarkedYAMLError) -> Explained | None:
     line, _ = _mark(exc.problem_mark)
+    stray = _stray_start(source, line)
+    if stray is not None:
+        return stray
     start, _ = _mark(exc.context_mark)
     item = max(
         (i for i in range(start, line) if source.get(i).lstrip().startswith("- ")),
@@ -326,6 +373,31 @@ def _expected_dash(source: _Text, exc: yaml.MarkedYAMLError) -> Explained | None
     )
 
 
+def _node_content(source: _Text, exc: yaml.MarkedYAMLError) -> Explained | None:
+    line, column = _mark(exc.problem_mark)
+    char = source.get(line)[column : column + 1]
+    if char in ("]", "}"):
+        return _inside_line(source, line, column)
+    return Explained(
+        line + 1,
+        column + 1,
+        "a value is missing here" + (f" (found {char!r})" if char.strip() else ""),
+        "write the value, or remove the stray punctuation before it",
+    )
+
+
+def _inline_dash(source: _Text, exc: yaml.MarkedYAMLError) -> Explained | None:
+    line, column = _mark(exc.problem_mark)
+    key = source.key_of(line)
+    return Explained(
+        line + 1,
+        column + 1,
+        "a '- ' list item cannot start on the line of its key" + (f" '{key}'" if key else ""),
+        "put each '- ' item on a line of its own below the key, indented, or write the "
+        "list as [a, b]",
+    )
+
+
 def _document_start(source: _Text, exc: yaml.MarkedYAMLError) -> Explained | None:
     first = next((i for i, text in enumerate(source.lines) if source.significant(text)), None)
     if first is None or not source.indent(source.get(first)):
@@ -341,11 +413,15 @@ def _document_start(source: _Text, exc: yaml.MarkedYAMLError) -> Explained | Non
 
 def _expected_colon(source: _Text, exc: yaml.MarkedYAMLError) -> Explained | None:
     line, _ = _mark(exc.context_mark)
-    return _no_colon(source, line) or Explained(
-        line + 1,
-        source.key_column(line) + 1,
-        "this line has no ':' after its key",
-        "write it as 'key: value'",
+    return (
+        _stray_start(source, line)
+        or _no_colon(source, line)
+        or Explained(
+            line + 1,
+            source.key_column(line) + 1,
+            "this line has no ':' after its key",
+            "write it as 'key: value'",
+        )
     )
 
 
@@ -353,7 +429,7 @@ _EXPLAINERS: tuple[
     tuple[Callable[[str], bool], Callable[[_Text, yaml.MarkedYAMLError], Explained | None]], ...
 ] = (
     (lambda p: "tab" in p, _tab),
-    (lambda p: p.startswith("found character that cannot start any token"), _bad_start),
+    (lambda p: "cannot start any token" in p, _bad_start),
     (lambda p: "end of stream" in p, _open_quote),
     (lambda p: "unknown escape" in p, _bad_escape),
     (lambda p: "expected ','" in p, _flow),
@@ -362,4 +438,6 @@ _EXPLAINERS: tuple[
     (lambda p: "expected '-' indicator" in p, _expected_dash),
     (lambda p: "could not find expected ':'" in p, _expected_colon),
     (lambda p: "<document start>" in p, _document_start),
+    (lambda p: "expected node content" in p, _node_content),
+    (lambda p: "sequence entries are not allowed" in p, _inline_dash),
 )

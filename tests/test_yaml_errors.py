@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from compiler.loader import load
 from compiler.sources import SourceFile
+from compiler.yaml_errors import explain
+
+from .conftest import REPO
 
 HEAD = "apiVersion: specops/v1\nkind: MLPipeline\n"
 
@@ -228,6 +234,54 @@ CASES = [
         "before 'apiVersion'",
     ),
     (
+        "stray closing brace at a line's start",
+        HEAD + "metadata:\n  name: a\n}  team: b\n",
+        5,
+        1,
+        "'}' closes a bracket that is not open",
+        "remove it",
+    ),
+    (
+        "a line starting with a colon",
+        HEAD + "metadata:\n  name: a\n  : b\n",
+        5,
+        3,
+        "this line starts with ':'",
+        "write the key before the colon",
+    ),
+    (
+        "a flow list glued to its key",
+        HEAD + "model:\n  framework: sklearn\n  params:[1, 2]\n",
+        5,
+        10,
+        "'params:' is followed by '[' without a space",
+        "put a space after 'params:'",
+    ),
+    (
+        "a stray bracket after a key",
+        HEAD + "metadata:\n  name: a\nci:]\nmodel: {}\n",
+        5,
+        4,
+        "'ci:' is followed by ']' without a space",
+        "put a space after 'ci:'",
+    ),
+    (
+        "an unclosed brace on a line of its own",
+        HEAD + "deploy:\n  environments:\n    - name: a\n      {approval: required\n",
+        6,
+        7,
+        "the '{' opened here is never closed",
+        "add '}' at the end of line 6",
+    ),
+    (
+        "a list item on its key's line",
+        HEAD + "validation:\n  metrics: - {name: f1, min: 0.5}\n",
+        4,
+        12,
+        "a '- ' list item cannot start on the line of its key 'metrics'",
+        "on a line of its own",
+    ),
+    (
         "duplicate key",
         HEAD + "metadata:\n  name: a\n  name: b\n",
         5,
@@ -270,3 +324,45 @@ def test_a_valid_file_never_reaches_the_explainer(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(compiler.yaml_errors, "explain", broken)
     loaded, diagnostics = load(SourceFile("a.yaml", HEAD + "metadata:\n  name: a\n", ""))
     assert loaded is not None and diagnostics == []
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "column", "message"),
+    [pytest.param(*case[1:5], id=case[0]) for case in CASES if case[0] != "duplicate key"],
+)
+def test_pure_python_pyyaml_errors_read_the_same(
+    text: str, line: int, column: int, message: str
+) -> None:
+    """Without libyaml the loader falls back to PyYAML's own parser, whose words differ."""
+    with pytest.raises(yaml.MarkedYAMLError) as raised:
+        list(yaml.parse(text, Loader=yaml.SafeLoader))
+    found = explain(text, raised.value)
+    assert (found.line, found.column) == (line, column)
+    assert message in found.message
+
+
+SPEC_LINES = (REPO / "specs" / "churn-classifier.yaml").read_text(encoding="utf-8").splitlines()
+_EDITS = st.sampled_from([" ", "  ", "\t", '"', "'", "[", "]", "{", "}", ":", "- ", "#", ""])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, len(SPEC_LINES) - 1), st.integers(0, 12), _EDITS, st.booleans()),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_any_edit_of_a_real_spec_is_explained_inside_the_file(
+    edits: list[tuple[int, int, str, bool]],
+) -> None:
+    lines = list(SPEC_LINES)
+    for index, column, text, delete in edits:
+        line = lines[index]
+        cut = column + 1 if delete else column
+        lines[index] = line[:column] + text + line[cut:]
+    text = "\n".join(lines) + "\n"
+    _, diagnostics = load(SourceFile("specs/a.yaml", text, ""))
+    for diagnostic in diagnostics:
+        assert 1 <= diagnostic.location.line <= len(lines) + 1
+        assert diagnostic.location.column >= 1
