@@ -7,6 +7,9 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
+from compiler.cli import run
 from compiler.codes import CODES
 from compiler.diagnostics import Diagnostic, Location, Severity, error, warning
 from compiler.platform.policies import POLICY_RULES
@@ -79,3 +82,15 @@ def test_sarif_rules_have_real_short_descriptions() -> None:
         "replicas min is greater than max"
     )
     assert all(r["shortDescription"]["text"] == CODES[r["id"]] for r in rules)
+
+
+def test_json_carries_the_policy_location(capsys: pytest.CaptureFixture[str]) -> None:
+    spec = "tests/platform_fixtures/policies/allowed_data_sources.fail.yaml"
+    platform = "tests/platform_fixtures/platform.yaml"
+    assert run(["validate", "-f", "json", "--platform", platform, spec]) == 1
+    document = json.loads(capsys.readouterr().out)
+    (found,) = document["diagnostics"]
+    assert found["code"] == "POL003" and document["errors"] == 1
+    (related,) = found["related"]
+    assert related["file"] == platform and related["line"] >= 1
+    assert related["json_path"] == "$.policies.allowed_data_sources"
