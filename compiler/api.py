@@ -20,7 +20,7 @@ from compiler.platform.policies import platform_diagnostics
 from compiler.platform.resolve import fill_omitted
 from compiler.progress import NO_PROGRESS, Progress
 from compiler.render import RenderedFile, Renderer
-from compiler.sources import check_spec_path, discover, display_path, read_source
+from compiler.sources import Discovery, check_spec_path, discover_all, display_path, read_source
 from compiler.targets import builtin_templates, discover_targets, select_targets
 from compiler.verify import VerifyContext, verify_files
 from compiler.write import (
@@ -49,10 +49,16 @@ class ValidateResult:
     specs: list[ValidatedSpec]
     diagnostics: list[Diagnostic]
     platform: LoadedPlatform | None = None
+    platform_files: list[str] = field(default_factory=list)  # kind: Platform files named
 
     @property
     def ok(self) -> bool:
         return not has_errors(self.diagnostics)
+
+    @property
+    def checked(self) -> int:
+        """How many files were validated: specs and platform files."""
+        return len(self.specs) + len(self.platform_files)
 
 
 @dataclass
@@ -119,17 +125,30 @@ def validate(
     loaded_platform, platform_problems = load_platform(platform) if platform else (None, [])
     if has_errors(platform_problems):
         return ValidateResult([], platform_problems)
-    files = discover(paths)
-    if not files:
+    found = discover_all(paths)
+    if not found.specs and not found.platforms:
         raise UsageError(
             problem=f"no spec files found in {', '.join(map(str, paths))}",
-            hint="specs are *.yaml files that start with 'apiVersion: specops/v1'",
+            hint=_no_spec_hint(found),
         )
-    progress.stage("validate", len(files))
-    specs = _unique_names([_validate_one(path, loaded_platform, progress) for path in files])
-    found = [*platform_problems, *(d for s in specs for d in s.diagnostics)]
-    diagnostics = sorted(found, key=lambda d: d.sort_key())
-    return ValidateResult(specs, diagnostics, loaded_platform)
+    progress.stage("validate", len(found.specs))
+    specs = _unique_names([_validate_one(p, loaded_platform, progress) for p in found.specs])
+    problems = [*platform_problems, *found.skipped, *(d for s in specs for d in s.diagnostics)]
+    for named in found.platforms:  # `specops validate platform.yaml` checks it as a platform
+        if platform is None or named.resolve() != platform.resolve():
+            problems += load_platform(named)[1]
+    diagnostics = sorted(problems, key=lambda d: d.sort_key())
+    shown = [display_path(p) for p in found.platforms]
+    return ValidateResult(specs, diagnostics, loaded_platform, shown)
+
+
+def _no_spec_hint(found: Discovery) -> str:
+    hint = "specs are *.yaml files that start with 'apiVersion: specops/v1'"
+    if found.skipped:
+        first = found.skipped[0]
+        more = f" (and {len(found.skipped) - 1} more)" if len(found.skipped) > 1 else ""
+        hint = f"{first.location}: {first.message}{more}; {hint}"
+    return hint
 
 
 def _validate_one(path: Path, platform: LoadedPlatform | None, progress: Progress) -> ValidatedSpec:
@@ -172,6 +191,7 @@ def compile_specs(options: CompileOptions) -> CompileResult:
     specops does not own; a spec or verification problem is returned as diagnostics.
     """
     validated = validate(options.paths, options.platform, options.progress)
+    _refuse_platform_files(validated)
     if not validated.ok:
         return CompileResult(validated.diagnostics, spec_count=len(validated.specs))
     template_dirs = layered_template_dirs(options.template_dirs, validated.platform)
@@ -210,6 +230,15 @@ def compile_specs(options: CompileOptions) -> CompileResult:
         result.write_plan = plan_writes(options.out_dir, files, scope)
         _apply(result, result.write_plan, options.mode)
     return result
+
+
+def _refuse_platform_files(validated: ValidateResult) -> None:
+    """A kind: Platform file named to compile is a mistake for --platform, not a spec."""
+    if validated.platform_files:
+        raise UsageError(
+            problem=f"{validated.platform_files[0]} is a platform file, not a spec",
+            hint=f"pass it as --platform {validated.platform_files[0]}",
+        )
 
 
 def template_diagnostic(exc: TemplateError) -> Diagnostic:

@@ -251,10 +251,8 @@ def load(source: SourceFile) -> tuple[LoadedSpec | None, list[Diagnostic]]:
 
 
 def _syntax_error(source: SourceFile, exc: yaml.MarkedYAMLError) -> Diagnostic:
-    mark = exc.problem_mark or exc.context_mark
-    line, column = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
-    problem = exc.problem or "syntax error"
-    context = f" ({exc.context})" if exc.context else ""
-    return error(
-        "YAML001", f"invalid YAML: {problem}{context}", Location(source.path, line, column)
-    )
+    from compiler.yaml_errors import explain  # only once a parse has failed
+
+    found = explain(source.text, exc)
+    where = Location(source.path, found.line, found.column)
+    return error("YAML001", found.message, where, found.hint)

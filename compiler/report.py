@@ -7,6 +7,7 @@ import re
 from typing import Any, Protocol
 
 from compiler._version import __version__
+from compiler.codes import describe
 from compiler.diagnostics import Diagnostic, Location, Severity
 
 
@@ -52,21 +53,35 @@ class TextReporter:
         return "\n".join(lines) + "\n"
 
 
+def _counts(diagnostics: list[Diagnostic]) -> dict[str, int]:
+    return {s.value + "s": sum(d.severity is s for d in diagnostics) for s in Severity}
+
+
+def _json_location(location: Location) -> dict[str, Any]:
+    return {
+        "file": location.file,
+        "line": location.line,
+        "column": location.column,
+        "json_path": location.path_text,
+    }
+
+
 class JsonReporter:
+    """One document: the counts of each severity, then every diagnostic with its locations."""
+
     def render(self, diagnostics: list[Diagnostic], checked: int) -> str:
         document = {
             "checked": checked,
-            "errors": sum(d.is_error for d in diagnostics),
+            **_counts(diagnostics),
             "diagnostics": [
                 {
                     "code": d.code,
                     "severity": d.severity.value,
                     "message": d.message,
                     "hint": d.hint,
-                    "file": d.location.file,
-                    "line": d.location.line,
-                    "column": d.location.column,
-                    "json_path": d.location.path_text,
+                    **_json_location(d.location),
+                    "rule": describe(d.code),
+                    "related": [_json_location(r) for r in d.related],
                 }
                 for d in diagnostics
             ],
@@ -129,7 +144,7 @@ class SarifReporter:
                                 {
                                     "id": c,
                                     "name": c,
-                                    "shortDescription": {"text": f"specops rule {c}"},
+                                    "shortDescription": {"text": describe(c)},
                                 }
                                 for c in codes
                             ],

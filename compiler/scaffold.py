@@ -28,6 +28,8 @@ _DNS = re.compile(DNS_LABEL)
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 FALLBACK_ENVIRONMENTS = ("staging", "prod")
 SCHEMA_FILE = Path("schemas/mlpipeline.v1.json")
+# A schema reference is written into a YAML comment: a URL or a relative path, nothing else.
+_SCHEMA_REF = re.compile(r"^(https://[A-Za-z0-9._~:/?#@!$&'()*+,;=%-]+|[A-Za-z0-9._/-]+\.json)$")
 
 
 @dataclass
@@ -37,6 +39,7 @@ class InitOptions:
     owner: str | None = None  # default: <team>@example.com
     directory: Path = field(default_factory=lambda: Path("specs"))
     platform: Path | None = None
+    schema: str | None = None  # the $schema reference to write (default: see schema_reference)
 
 
 @dataclass
@@ -44,6 +47,7 @@ class InitResult:
     path: Path
     diagnostics: list[Diagnostic]
     written: bool
+    schema_written: Path | None = None  # the schema init wrote next to the spec
 
     @property
     def ok(self) -> bool:
@@ -58,6 +62,12 @@ def init_spec(options: InitOptions) -> InitResult:
     """
     owner = options.owner or f"{options.team}@example.com"
     _check_arguments(options.name, options.team, owner)
+    if options.schema is not None and not _SCHEMA_REF.match(options.schema):
+        raise UsageError(
+            problem=f"--schema {options.schema!r} is neither an https:// URL nor a path to a "
+            ".json file",
+            hint="e.g. --schema https://example.com/schemas/mlpipeline.v1.json",
+        )
     try:
         _check_directory(options.directory)
         return _init(options, owner)
@@ -77,13 +87,20 @@ def _init(options: InitOptions, owner: str) -> InitResult:
         platform, problems = load_platform(options.platform)
         if platform is None or has_errors(problems):
             return InitResult(target, problems, written=False)
-    text = scaffold_text(options.name, options.team, owner, platform, target.parent)
+    reference = options.schema or schema_reference(target.parent)
+    text = scaffold_text(options.name, options.team, owner, platform, reference)
     diagnostics = _validated(text, target, platform)
     if has_errors(diagnostics):
         return InitResult(target, diagnostics, written=False)
+    schema = None
+    if options.schema is None and reference == LOCAL_SCHEMA:
+        from compiler.schema import write_schema
+
+        path, changed = write_schema(target.parent)
+        schema = path if changed else None
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
-    return InitResult(target, diagnostics, written=True)
+    return InitResult(target, diagnostics, written=True, schema_written=schema)
 
 
 # Kernel and device trees, and the file system root: never a place for a spec.
@@ -125,12 +142,13 @@ def _validated(text: str, target: Path, platform: LoadedPlatform | None) -> list
 
 
 def scaffold_text(
-    name: str, team: str, owner: str, platform: LoadedPlatform | None, folder: Path
+    name: str, team: str, owner: str, platform: LoadedPlatform | None, schema: str | None = None
 ) -> str:
-    """The new spec's YAML; every value goes through the YAML filter."""
+    """The new spec's YAML, pointing editors at `schema`; every value goes through the YAML
+    filter."""
     config = platform.platform if platform is not None else None
     lines = [
-        *_header(folder),
+        *([f"# yaml-language-server: $schema={schema}"] if schema else []),
         "apiVersion: specops/v1",
         "kind: MLPipeline",
         "metadata:",
@@ -169,12 +187,15 @@ def scaffold_text(
     return "\n".join(lines) + "\n"
 
 
-def _header(folder: Path) -> list[str]:
-    """Point editors at the committed schema when the spec is written inside this checkout."""
+LOCAL_SCHEMA = "mlpipeline.v1.json"  # written next to the spec when no committed one is found
+
+
+def schema_reference(folder: Path) -> str:
+    """The committed schemas/mlpipeline.v1.json, relative to `folder`, when the working directory
+    has one and `folder` is inside it; else the schema init writes next to the spec."""
     if not SCHEMA_FILE.is_file() or not folder.resolve().is_relative_to(Path.cwd().resolve()):
-        return []
-    relative = Path(os.path.relpath(SCHEMA_FILE.resolve(), folder.resolve())).as_posix()
-    return [f"# yaml-language-server: $schema={relative}"]
+        return LOCAL_SCHEMA
+    return Path(os.path.relpath(SCHEMA_FILE.resolve(), folder.resolve())).as_posix()
 
 
 def _data_uri(config: Platform | None, team: str, name: str) -> str:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from compiler.diagnostics import Diagnostic, Location, error
+from compiler.diagnostics import Diagnostic, Location, error, warning
 from compiler.errors import UsageError
 
 MAX_SPEC_BYTES = 1024 * 1024
@@ -18,6 +19,10 @@ SPEC_SUFFIXES = (".yaml", ".yml")
 _DECLARES_SPEC = re.compile(rb"^apiVersion:\s*[\"']?specops/", re.MULTILINE)
 # A platform.yaml declares the specops apiVersion too; it is read with --platform, not as a spec.
 _DECLARES_PLATFORM = re.compile(rb"^kind:\s*[\"']?Platform[\"']?\s*(#.*)?$", re.MULTILINE)
+# A near miss (`specop/v1`, `Specops/v1`, `kind: MLPipeline` under another apiVersion) is
+# reported, not silently skipped.
+_API_VERSION = re.compile(rb"^apiVersion:[ \t]*[\"']?([^\s\"'#]*)", re.MULTILINE)
+_KIND = re.compile(rb"^kind:[ \t]*[\"']?([A-Za-z]+)", re.MULTILINE)
 # A spec's path is written into workflows (env, path filters, pull-request bodies), so it must be
 # inert in all of them: no `${{`, `$`, quotes, spaces, glob or Markdown syntax can pass.
 _PATH_SEGMENT = re.compile(r"[A-Za-z0-9._-]+")
@@ -43,50 +48,106 @@ def display_path(path: Path) -> str:
         return absolute.as_posix()
 
 
+@dataclass
+class Discovery:
+    """What a walk found: specs, platform files named on the command line, and the YAML files
+    it skipped that look like specs (SPEC005 warnings)."""
+
+    specs: list[Path] = field(default_factory=list)
+    platforms: list[Path] = field(default_factory=list)
+    skipped: list[Diagnostic] = field(default_factory=list)
+
+
 def discover(paths: list[Path]) -> list[Path]:
     """Spec files named or found below the given paths, sorted and without duplicates.
 
     Raises UsageError when a path does not exist.
     """
+    return discover_all(paths).specs
+
+
+def discover_all(paths: list[Path]) -> Discovery:
+    """Like `discover`, keeping the platform files named and the near misses of the walk.
+
+    Raises UsageError when a path does not exist.
+    """
     found: dict[str, Path] = {}
+    result = Discovery()
     for path in paths:
         if path.is_dir():
-            for candidate in _walk(path):
+            for candidate in _walk(path, result.skipped):
                 found.setdefault(display_path(candidate), candidate)
         elif path.is_file():
             found.setdefault(display_path(path), path)
         else:
             raise UsageError(problem=f"no such file or directory: {path}")
-    return [found[key] for key in sorted(found)]
+    for key in sorted(found):
+        is_platform = _declares_platform(found[key])
+        (result.platforms if is_platform else result.specs).append(found[key])
+    return result
 
 
-def _walk(root: Path) -> list[Path]:
+def _walk(root: Path, skipped: list[Diagnostic]) -> list[Path]:
     specs = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
             if name.endswith(SPEC_SUFFIXES):
                 candidate = Path(dirpath, name)
-                if _declares_spec(candidate):
+                data = _head(candidate)
+                if data is None or declares_spec(data):
                     specs.append(candidate)
+                elif _DECLARES_PLATFORM.search(data) is None:
+                    skipped.extend(_near_miss(candidate, data))
     return specs
 
 
-def _declares_spec(path: Path) -> bool:
+def _head(path: Path) -> bytes | None:
+    """The file's bytes, or None when read_source should report it (unreadable, too big)."""
     # The whole file, not a head: a long comment block must not hide a spec from validation.
     try:
         with path.open("rb") as handle:
             data = handle.read(MAX_SPEC_BYTES + 1)
     except OSError:
-        return True  # let read_source report it
-    if len(data) > MAX_SPEC_BYTES:
-        return True  # let read_source report the size
-    return declares_spec(data)
+        return None
+    return None if len(data) > MAX_SPEC_BYTES else data
 
 
 def declares_spec(data: bytes) -> bool:
     """Whether a YAML file's bytes declare the specops apiVersion and are not a platform file."""
     return _DECLARES_SPEC.search(data) is not None and _DECLARES_PLATFORM.search(data) is None
+
+
+def _declares_platform(path: Path) -> bool:
+    data = _head(path)
+    return (
+        data is not None
+        and _DECLARES_SPEC.search(data) is not None
+        and bool(_DECLARES_PLATFORM.search(data))
+    )
+
+
+def _near_miss(path: Path, data: bytes) -> list[Diagnostic]:
+    """SPEC005 for a skipped file whose apiVersion or kind is close to a spec's."""
+    api = _API_VERSION.search(data)
+    kind = _KIND.search(data)
+    declared = api.group(1).decode("utf-8", "replace") if api else ""
+    group = declared.split("/")[0].casefold()
+    close = difflib.get_close_matches(group, ["specops"], n=1, cutoff=0.8)
+    ours = kind is not None and kind.group(1).lower() in (b"mlpipeline", b"platform")
+    first = api or kind
+    if first is None or not (close or ours):
+        return []
+    what = f"apiVersion {declared!r}" if api else "no apiVersion"
+    return [
+        warning(
+            "SPEC005",
+            f"skipped: this file looks like a specops file but declares {what}, so it is not "
+            "validated",
+            Location(display_path(path), data[: first.start()].count(b"\n") + 1, 1),
+            "write 'apiVersion: specops/v1' (lowercase, on its own line) to have specops read it",
+        )
+    ]
 
 
 def check_spec_path(shown: str) -> Diagnostic | None:

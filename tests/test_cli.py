@@ -65,7 +65,7 @@ def test_json_format(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(capsys, "validate", "-f", "json", BAD)
     document = json.loads(out)
     assert code == 1
-    assert document["errors"] == 2
+    assert (document["errors"], document["warnings"], document["notes"]) == (2, 0, 0)
     assert document["diagnostics"][0] == {
         "code": "SPEC101",
         "severity": "error",
@@ -75,6 +75,8 @@ def test_json_format(capsys: pytest.CaptureFixture[str]) -> None:
         "line": 8,
         "column": 3,
         "json_path": "$.data.splitt",
+        "rule": "unknown key",
+        "related": [],
     }
 
 

@@ -157,8 +157,8 @@ CORPUS: list[tuple[str, Case, list[tuple[str, str, str, str, str]]]] = [
     ("mae-unbounded", ([X, col("y", "float")], "regression", GBR, []), []),
     # CHK027: what the estimator needs of the data (the catalog's tags and widths)
     ("pls-one-feature", ([X, col("y", "float")], "regression", PLS, []),
-     [("CHK027", "error", f"{PLS} fits at least 2 feature columns (n_components: 2), and the"
-       " spec has 1", f"{WIDER}, or set model.params.n_components to at most 1",
+     [("CHK027", "error", f"{PLS} fits at least 2 feature columns (n_components defaults to"
+       " 2), and the spec has 1", f"{WIDER}, or set model.params.n_components to at most 1",
        "$.model.estimator")]),
     ("pls-two-features", ([X, col("z", "int"), col("y", "float")], "regression", PLS, []), []),
     ("omp-one-feature", ([X, col("y", "float")], "regression", OMP, []),
@@ -234,8 +234,8 @@ SETTINGS_CORPUS: list[
     # a dropped column is no feature
     ("pls-dropped", ([X, col("z", "int"), col("y", "float")], "regression", PLS, []), {},
      {"columns": {"z": {"drop": True}}},
-     [("CHK027", "error", f"{PLS} fits at least 2 feature columns (n_components: 2), and the"
-       " spec has 1", f"{WIDER}, or set model.params.n_components to at most 1",
+     [("CHK027", "error", f"{PLS} fits at least 2 feature columns (n_components defaults to"
+       " 2), and the spec has 1", f"{WIDER}, or set model.params.n_components to at most 1",
        "$.model.estimator")]),
     ("mnb-standard-scale", ([col("a", "float", min=0), col("y", "int")], "classification", MNB,
      []), {}, {"defaults": {"numeric": {"scale": "standard"}}},

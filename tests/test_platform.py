@@ -367,7 +367,8 @@ def test_init_scaffolds_a_spec_that_validates(
     extra = ["--platform", str(REPO / platform)] if platform else []
     monkeypatch.chdir(tmp_path)
     code, out, err = _run(capsys, "init", "fraud-score", "--team", "risk", *extra)
-    assert (code, out, err) == (0, "wrote specs/fraud-score.yaml\n", "")
+    assert (code, err) == (0, "")
+    assert out == "wrote specs/mlpipeline.v1.json\nwrote specs/fraud-score.yaml\n"
     code, out, _ = _run(capsys, "validate", "specs", *extra)
     assert (code, out) == (0, "1 spec valid\n")
 

@@ -19,11 +19,7 @@ def environments(spec: MLPipeline, loaded: LoadedSpec) -> Iterator[Diagnostic]:
     for index, env in enumerate(spec.deploy.environments):
         where: JsonPath = ("deploy", "environments", index)
         if env.replicas.min > env.replicas.max:
-            yield error(
-                "CHK011",
-                f"replicas min ({env.replicas.min}) is greater than max ({env.replicas.max})",
-                loaded.locate((*where, "replicas", "min")),
-            )
+            yield _replicas_order(env.replicas.min, env.replicas.max, where, loaded)
         if env.canary is not None and index == 0:
             yield error(
                 "CHK012",
@@ -42,6 +38,23 @@ def environments(spec: MLPipeline, loaded: LoadedSpec) -> Iterator[Diagnostic]:
                 loaded.locate((*where, "namespace")),
             )
         places.add((env.cluster, env.namespace))
+
+
+def _replicas_order(low: int, high: int, where: JsonPath, loaded: LoadedSpec) -> Diagnostic:
+    """CHK011, naming the default when the spec leaves replicas.max out."""
+    given = (*where, "replicas", "max") in loaded.key_positions
+    if given:
+        return error(
+            "CHK011",
+            f"replicas.min {low} is greater than replicas.max {high}",
+            loaded.locate((*where, "replicas", "min")),
+        )
+    return error(
+        "CHK011",
+        f"replicas.min {low} is greater than replicas.max, which defaults to {high}",
+        loaded.locate((*where, "replicas", "min")),
+        f"set replicas.max to at least {low}",
+    )
 
 
 @rule

@@ -55,7 +55,9 @@ def enough_features(spec: MLPipeline, loaded: LoadedSpec) -> Iterator[Diagnostic
     count = len(effective_preprocessing(spec))
     if count >= least:
         return
-    why = f" ({name}: {least})" if name else ""
+    why = ""
+    if name:
+        why = f" ({name}: {least})" if given is not None else f" ({name} defaults to {least})"
     where = ("model", "params", name) if given is not None else ("model", "estimator")
     hint = "declare more feature columns (or drop fewer)"
     if name:
@@ -105,10 +107,13 @@ def _positive_y_because(spec: MLPipeline, needs: dict[str, Any]) -> str | None:
     if not when:
         return None
     name = when["param"]
-    value = spec.model.params.get(name, _default(spec, name))
+    given = name in spec.model.params
+    value = spec.model.params[name] if given else _default(spec, name)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None  # CHK020 judges the value
-    return f" with {name}: {value}" if value > when["above"] else None
+    if value <= when["above"]:
+        return None
+    return f" with {name}: {value}" if given else f" with {name}, which defaults to {value}"
 
 
 def _default(spec: MLPipeline, name: str) -> Any:

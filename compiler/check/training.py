@@ -111,7 +111,7 @@ def metric_gates(spec: MLPipeline, loaded: LoadedSpec) -> Iterator[Diagnostic]:
         if gate.min is not None and gate.max is not None and gate.min > gate.max:
             yield error(
                 "CHK008",
-                f"gate {gate.name!r}: min is greater than max",
+                f"gate {gate.name!r}: min {gate.min:g} is greater than max {gate.max:g}",
                 loaded.locate((*where, "min")),
             )
     if spec.data.split.stratify and spec.model.task != "classification":

@@ -52,7 +52,7 @@ def validate(
 
     with console.progress(progress, machine_format=format is not Format.text) as sink:
         result = run_validate(paths, platform_file(platform), sink)
-    report = REPORTER_BY_NAME[format.value].render(result.diagnostics, len(result.specs))
+    report = REPORTER_BY_NAME[format.value].render(result.diagnostics, result.checked)
     if format is Format.text:
         console.write_report(report, sys.stdout)
     else:
@@ -208,8 +208,20 @@ def schema(
         SchemaKind,
         typer.Option("--kind", metavar="KIND", help="MLPipeline (a spec) or Platform."),
     ] = SchemaKind.MLPipeline,
+    write: Annotated[
+        Path | None,
+        typer.Option(
+            "--write", metavar="DIR", help="Write it into this folder (e.g. next to the specs)."
+        ),
+    ] = None,
 ) -> None:
     """Print the JSON Schema of the MLPipeline spec (or of platform.yaml)."""
+    if write is not None:
+        from compiler.schema import write_schema
+
+        path, changed = write_schema(write, kind.value)
+        echo(f"{'wrote' if changed else 'up to date:'} {path}\n")
+        return
     if kind is SchemaKind.Platform:
         from compiler.platform.schema import platform_schema_text
 

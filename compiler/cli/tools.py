@@ -156,13 +156,22 @@ def init(
         Path, typer.Option("--dir", metavar="DIR", help="Where to write the spec.")
     ] = Path("specs"),
     platform: PlatformOpt = None,
+    schema: Annotated[
+        str | None,
+        typer.Option(
+            "--schema", metavar="REF", help="The $schema URL or path for editors (default: local)."
+        ),
+    ] = None,
 ) -> None:
     """Scaffold DIR/NAME.yaml from the platform's defaults; it validates as written."""
     from compiler.scaffold import InitOptions, init_spec
 
-    result = init_spec(InitOptions(name, team, owner, directory, platform_file(platform)))
+    options = InitOptions(name, team, owner, directory, platform_file(platform), schema)
+    result = init_spec(options)
     if result.diagnostics:
         _report(result.diagnostics, 1)
     if not result.ok:
         raise fail(f"{result.path} not written: the scaffold does not validate")
+    if result.schema_written is not None:
+        echo(f"wrote {result.schema_written}\n")
     echo(f"wrote {result.path}\n")

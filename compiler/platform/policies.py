@@ -294,10 +294,11 @@ def approval_required(config: Policy, ctx: Context) -> Iterator[Finding]:
 def gpu_limits(config: GpuLimits, ctx: Context) -> Iterator[Finding]:
     team = ctx.spec.metadata.team
     limit = config.teams.get(team, config.max_gpus)
+    source = "" if team in config.teams else _unlisted_limit(config)
     gpu = ctx.spec.model.resources.gpu
     if gpu is not None and gpu.count > limit:
         yield Finding(
-            f"training asks for {gpu.count} GPU(s); team {team!r} may use {limit}",
+            f"training asks for {gpu.count} GPU(s); team {team!r} may use {limit}{source}",
             ctx.where(("model", "resources", "gpu", "count")),
             hint="ask the platform team to raise the limit under policies.gpu_limits.teams",
         )
@@ -306,10 +307,17 @@ def gpu_limits(config: GpuLimits, ctx: Context) -> Iterator[Finding]:
         if count > limit:
             yield Finding(
                 f"environment {env.name!r} serves with {count} GPU(s); team {team!r} may use "
-                f"{limit}",
+                f"{limit}{source}",
                 ctx.where_in(env, ("resources", "gpu", "count")),
                 env.name,
             )
+
+
+def _unlisted_limit(config: GpuLimits) -> str:
+    """Where the limit of a team without an entry comes from: max_gpus, set or defaulted."""
+    if "max_gpus" in config.model_fields_set:
+        return " (policies.gpu_limits.max_gpus, the limit for teams not listed)"
+    return f" (policies.gpu_limits.max_gpus, which defaults to {config.max_gpus})"
 
 
 def _gpu_count(resources: Any) -> int:

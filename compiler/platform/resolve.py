@@ -230,7 +230,7 @@ def _replicas_order(env: EnvironmentResolution, loaded: LoadedSpec) -> Iterator[
         yield error(
             "PLT012",
             f"after layering, environment {env.name!r} has replicas min {low} > max {high}"
-            + (f" (max set at {other})" if other else ""),
+            + (f" (max set at {other})" if other else f" (max defaults to {high})"),
             where,
             "set both replicas.min and replicas.max in the spec's environment entry",
         )
