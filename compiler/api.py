@@ -11,10 +11,12 @@ from compiler.check.secrets import spec_secrets
 from compiler.credentials import scrub
 from compiler.diagnostics import Diagnostic, Location, error, has_errors
 from compiler.errors import TemplateError, UsageError
+from compiler.install_source import running_install_source
 from compiler.loader import LoadedSpec, load
 from compiler.model import MLPipeline, build_model
-from compiler.plan import Plan, build_plan
+from compiler.plan import Defaults, Plan, build_plan
 from compiler.platform import LoadedPlatform, load_platform
+from compiler.platform.defaults import apply_platform_defaults
 from compiler.platform.delivery import delivery_diagnostics
 from compiler.platform.policies import platform_diagnostics
 from compiler.platform.resolve import fill_omitted
@@ -82,6 +84,7 @@ class CompileResult:
     diff: str = ""
     unverified: list[str] = field(default_factory=list)
     spec_count: int = 0
+    notes: list[str] = field(default_factory=list)  # said on stderr, never an error
 
     @property
     def ok(self) -> bool:
@@ -184,6 +187,17 @@ def _unique_names(specs: list[ValidatedSpec]) -> list[ValidatedSpec]:
     return result
 
 
+def _ci_notes(files: list[RenderedFile], platform: LoadedPlatform | None) -> list[str]:
+    """A note when the CI workflows written install a specops no index may serve."""
+    if not any(f.target == "ci" for f in files):
+        return []
+    defaults = apply_platform_defaults(Defaults(), platform) if platform else Defaults()
+    if defaults.ci.specops_requirement is not None:
+        return []
+    note = running_install_source().note
+    return [note] if note else []
+
+
 def compile_specs(options: CompileOptions) -> CompileResult:
     """Validate, render, verify and write (or check, or diff) the outputs of every spec.
 
@@ -215,7 +229,11 @@ def compile_specs(options: CompileOptions) -> CompileResult:
     diagnostics.extend(verify_files(files, context))
     options.progress.advance(f"{len(files)} files")
     result = CompileResult(
-        diagnostics, files, unverified=sorted(context.unverified), spec_count=len(validated.specs)
+        diagnostics,
+        files,
+        unverified=sorted(context.unverified),
+        spec_count=len(validated.specs),
+        notes=_ci_notes(files, validated.platform),
     )
     if has_errors(diagnostics):
         return result

@@ -27,6 +27,7 @@ from compiler.model.types import (
     GitRef,
     GitRevision,
     ImageRef,
+    InstallRequirement,
     LabelKey,
     PackageName,
     RepoGlob,
@@ -64,7 +65,9 @@ class CiDefaults:
     """Settings of the generated CI workflows. Secrets are named here, never held."""
 
     python_version: Version = "3.11"
-    specops_requirement: Requirement = f"specops=={__version__}"  # what CI pip-installs
+    # What CI pip-installs; None: derived from how this specops was installed
+    # (compiler.install_source), `specops==<version>` with a compile-time note when unknown.
+    specops_requirement: InstallRequirement | None = None
     output_dir: RepoPath = "."  # where the repository commits `specops compile` output
     watch_paths: tuple[RepoGlob, ...] = ("templates/**", "platform.yaml")  # beyond spec, data
     kfp_pipeline_path: RepoPath = "kubeflow/{spec}/pipeline.yaml"  # the IR, inside output_dir
@@ -261,6 +264,7 @@ def build_plan(
         defaults,
         argocd_repo_url=delivery.repo_url,
         runbook_base_url=delivery.runbook_url or defaults.runbook_base_url,
+        ci=dataclasses.replace(defaults.ci, specops_requirement=specops_requirement(defaults)),
     )
     resolved = tuple(
         dataclasses.replace(r, argocd_project=delivery.projects[r.name] or "") for r in resolved
@@ -288,6 +292,13 @@ def champion_gates(
         for gate in spec.validation.metrics
         if gate.against is not None and gate.against in served
     )
+
+
+def specops_requirement(defaults: Defaults) -> str:
+    """What CI installs: the platform's setting, else derived from this installation."""
+    from compiler.install_source import running_install_source  # it imports the platform
+
+    return defaults.ci.specops_requirement or running_install_source().requirement
 
 
 def _estimator(spec: MLPipeline, platform: LoadedPlatform | None) -> Estimator | None:

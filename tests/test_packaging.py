@@ -3,6 +3,7 @@ directory."""
 
 from __future__ import annotations
 
+import site
 import subprocess
 import sys
 import sysconfig
@@ -121,5 +122,14 @@ def _see_dependencies_of_this_interpreter(python: Path) -> None:
     venv_site = Path(
         subprocess.run(probe, check=True, capture_output=True, text=True).stdout.strip()
     )
-    outer = dict.fromkeys([sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]])
-    (venv_site / "specops-test-dependencies.pth").write_text("\n".join(outer) + "\n")
+    (venv_site / "specops-test-dependencies.pth").write_text("\n".join(_site_dirs()) + "\n")
+
+
+def _site_dirs() -> list[str]:
+    """The running interpreter's site directories: its venv's or its base's, Debian's
+    `dist-packages` and the user site included, in the order this interpreter searches them."""
+    dirs = [sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]
+    dirs += site.getsitepackages()
+    if site.ENABLE_USER_SITE:
+        dirs.append(site.getusersitepackages())
+    return [d for d in dict.fromkeys(dirs) if Path(d).is_dir()]

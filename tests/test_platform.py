@@ -150,8 +150,8 @@ def test_cli_defaults_to_platform_yaml_in_the_working_directory(
 # --- layers ----------------------------------------------------------------------------------
 
 
-def test_readme_documents_exactly_the_declared_merge_rules() -> None:
-    assert rules_markdown() in (REPO / "README.md").read_text()
+def test_docs_document_exactly_the_declared_merge_rules() -> None:
+    assert rules_markdown() in (REPO / "docs" / "platform.md").read_text()
 
 
 def test_spec_wide_layers_follow_their_merge_rules() -> None:

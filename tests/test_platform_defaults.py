@@ -21,7 +21,7 @@ from compiler.api import CompileOptions, compile_specs, validate
 from compiler.diagnostics import Diagnostic, JsonPath
 from compiler.errors import UsageError
 from compiler.model.types import ImageRef, WebUri
-from compiler.plan import Defaults, Plan, build_plan
+from compiler.plan import Defaults, Plan, build_plan, specops_requirement
 from compiler.platform import load_platform
 from compiler.platform.defaults import (
     ALIASES,
@@ -122,7 +122,10 @@ def test_the_platform_can_write_every_built_in_value_back(tmp_path: Path) -> Non
         "https://github.com/acme/ml-gitops.git",
         "https://runbooks.acme.io/ml",
     )
-    unset = {"argocd_repo_url": None, "runbook_base_url": None}
+    # nor a built-in requirement CI installs: derived from this installation
+    assert plan.defaults.ci.specops_requirement == specops_requirement(Defaults())
+    ci = dataclasses.replace(plan.defaults.ci, specops_requirement=None)
+    unset = {"argocd_repo_url": None, "runbook_base_url": None, "ci": ci}
     assert dataclasses.replace(plan.defaults, **unset) == Defaults()
 
 

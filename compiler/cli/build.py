@@ -84,6 +84,8 @@ def _compile(
         raise typer.Exit(1)
     for kind in result.unverified:
         sys.stderr.write(f"note: not verified: {kind}\n")
+    for note in result.notes:
+        sys.stderr.write(f"note: {note}\n")
     if mode == "diff":
         _diff_outcome(result, out)
     elif result.stale:

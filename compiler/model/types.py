@@ -391,6 +391,18 @@ Requirement = Annotated[
         max_length=256,
     ),
 ]
+# What CI pip-installs to get specops: a Requirement, or `name @ git+https://host/path@rev`
+# (a VCS URL pinned to a revision, no credentials: the host part may not hold `@`).
+InstallRequirement = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^([A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?(\[[-A-Za-z0-9._,]+\])?"
+        r"((==|~=|>=|<=|!=|<|>)[A-Za-z0-9.*+!_-]+(,(==|~=|>=|<=|!=|<|>)[A-Za-z0-9.*+!_-]+)*)?"
+        r"|[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])? @ git\+https://[A-Za-z0-9.-]+(:[0-9]+)?"
+        r"/[-A-Za-z0-9._~/]+@[A-Za-z0-9][-A-Za-z0-9._/]{0,99})$",
+        max_length=512,
+    ),
+]
 # owner/name[/path] of a GitHub Action.
 ActionRepo = Annotated[
     str,
