@@ -99,6 +99,11 @@ def test_the_readme_setup_commands_are_what_ci_runs() -> None:
 def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     copy = tmp_path_factory.mktemp("docs-repo") / "repo"
     shutil.copytree(REPO, copy, ignore=_IGNORED, symlinks=True)
+    # A checkout, as a reader has one: `diff --summary` compares with a git ref.
+    git = ["git", "-c", "user.name=docs", "-c", "user.email=docs@example.com"]
+    subprocess.run([*git, "init", "-q", "-b", "main"], cwd=copy, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=copy, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "docs test"], cwd=copy, check=True)
     return copy
 
 
