@@ -110,6 +110,7 @@ def run_pipeline(options: RunOptions) -> RunResult:
     arguments = {
         "data_root": str(Path(validated.path).absolute().parent),
         "model_root": str(out_dir / "models"),
+        "spec_sha256": validated.loaded.source.sha256,  # what the release workflow passes
     }
     outcome = execute_local(pipeline[1].content, arguments, out_dir / "kfp-outputs", options.echo)
     result.published = None if outcome.output is None else str(outcome.output)
