@@ -136,6 +136,29 @@ def test_a_hyperparameter_leaves_every_inference_service_byte_identical(work: Pa
     }
 
 
+def test_a_promotion_changes_what_serves_that_environment_and_nothing_else(work: Path) -> None:
+    changed = _edit(work, CHURN, "model_version: v11", "model_version: v12")
+    assert changed == {
+        "deploy/prod/churn-classifier/inferenceservice.yaml",  # its storageUri
+        "argocd/prod/churn-classifier.yaml",  # its model version annotation and info
+        "kubeflow/churn-classifier/monitoring.py",  # the reference profile of what prod serves
+        "kubeflow/churn-classifier/monitoring.yaml",
+        "model-cards/churn-classifier.md",
+        ".github/workflows/specops-churn-classifier-release.yml",  # the promotion's title
+        "ci/gitlab/churn-classifier.gitlab-ci.yml",
+        MANIFEST_PATH,
+    }
+
+
+def test_a_schedule_changes_only_the_release_workflows(work: Path) -> None:
+    changed = _edit(work, CHURN, 'retrain: "0 3 * * 1"', 'retrain: "0 4 * * 1"')
+    assert changed == {
+        ".github/workflows/specops-churn-classifier-release.yml",
+        "ci/gitlab/churn-classifier.gitlab-ci.yml",
+        MANIFEST_PATH,
+    }
+
+
 def test_owners_are_shown_in_argo_cd_and_the_card_never_on_cluster_objects(work: Path) -> None:
     changed = _edit(work, CHURN, "owners: [ml-growth@example.com]", "owners: [ml@example.com]")
     assert changed == {

@@ -24,7 +24,6 @@ PIPELINE_NAME = 'churn-classifier'
 DESCRIPTION = 'Train, gate and publish churn-classifier (compiled by specops from specs/churn-classifier.yaml)'
 MODEL_ROOT = 'gs://acme-models/churn-classifier'
 MODEL_VERSION = 'v12'
-RETRAIN_SCHEDULE = '0 3 * * 1'  # cron for a recurring run (None: on demand)
 TARGET = 'churned'
 COLUMNS = [
     {'name': 'customer_id', 'type': 'string', 'nullable': False},

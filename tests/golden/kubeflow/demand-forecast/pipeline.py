@@ -24,7 +24,6 @@ PIPELINE_NAME = 'demand-forecast'
 DESCRIPTION = 'Train, gate and publish demand-forecast (compiled by specops from specs/demand-forecast.yaml)'
 MODEL_ROOT = 'gs://acme-models/demand-forecast'
 MODEL_VERSION = 'v41'
-RETRAIN_SCHEDULE = '0 4 * * 0'  # cron for a recurring run (None: on demand)
 TARGET = 'units'
 COLUMNS = [
     {'name': 'store_id', 'type': 'category', 'nullable': False},

@@ -24,7 +24,6 @@ PIPELINE_NAME = 'vision-defects'
 DESCRIPTION = 'Train, gate and publish vision-defects (compiled by specops from specs/vision-defects.yaml)'
 MODEL_ROOT = 's3://acme-models/vision-defects'
 MODEL_VERSION = '2026.11.2'
-RETRAIN_SCHEDULE = None  # cron for a recurring run (None: on demand)
 TARGET = 'defect'
 COLUMNS = [
     {'name': 'image_path', 'type': 'string', 'nullable': False},
