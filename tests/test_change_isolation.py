@@ -1,10 +1,12 @@
 """A spec edit touches only the outputs whose meaning it changes.
 
-Each test compiles the bundled examples into a folder, edits one field of one spec, compiles
-again into the same folder and compares the two trees byte for byte. The manifest always
+The edit tests compile the bundled examples into a folder, edit one field of one spec, compile
+again into the same folder and compare the two trees byte for byte. The manifest always
 changes (it records the spec's hash); every other changed file must be one the edit means.
 KServe copies an InferenceService's labels and annotations into its Knative revision, so an
 InferenceService that changed for an unrelated edit would roll out an unchanged model.
+Then: what the templates read statically, the release workflow giving the uploaded pipeline
+its spec's hash (and a kfp.local run of that upload recording it), and the manifest formats.
 """
 
 from __future__ import annotations
