@@ -4,6 +4,11 @@ Anyone who can open a pull request can edit the output folder, the manifest incl
 entry is validated against a strict model and every path must stay inside `--out`: a relative
 POSIX path with no `..`, no empty segment, no control character, no backslash and no symbolic
 link on the way. Anything else stops the run with the manifest's file, line and JSON path.
+
+Provenance by hash lives here and nowhere in the generated files: `specs` records each spec's
+path and the sha256 of the spec file the folder was last compiled from, and each entry of
+`files` the spec, its sha256, the target and the template (with its sha256) that produced it.
+Format 1 (no `format`, no `specs`) is still read; the next compile rewrites it as format 2.
 """
 
 from __future__ import annotations
@@ -12,8 +17,9 @@ import errno
 import json
 import os
 import re
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -24,10 +30,12 @@ SPECOPS_DIR = ".specops"
 MANIFEST_PATH = f"{SPECOPS_DIR}/manifest.json"
 MAX_DOCUMENT_BYTES = 64 * 1024 * 1024  # far above any real manifest; stops a planted giant file
 MAX_PATH_CHARS = 1024
+MANIFEST_FORMAT = 2  # the format this specops writes; it reads 1 and 2
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\\]")
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 Text = Annotated[str, Field(max_length=MAX_PATH_CHARS, pattern=r"^[^\x00-\x1f\x7f]*$")]
+SpecPath = Annotated[str, Field(max_length=MAX_PATH_CHARS)]  # spec file names may be hostile
 
 
 class ManifestEntry(BaseModel):
@@ -36,34 +44,68 @@ class ManifestEntry(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
     sha256: Sha256
-    spec: Annotated[str, Field(max_length=MAX_PATH_CHARS)]  # spec file names may be hostile
+    spec: SpecPath
     spec_sha256: Sha256
     target: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$")]
     template: Annotated[str, Field(max_length=MAX_PATH_CHARS)]
     template_sha256: Sha256
 
 
+class SpecRecord(BaseModel):
+    """A spec the folder was compiled from: the sha256 of its file at the latest compile."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    sha256: Sha256
+
+
 class ManifestDocument(BaseModel):
+    """Format 2, what specops writes."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    format: Literal[2]
+    generator: Text = ""
+    specs: dict[SpecPath, SpecRecord]
+    files: dict[str, ManifestEntry]
+
+
+class LegacyManifestDocument(BaseModel):
+    """Format 1 (specops 0.1 before `format`): no `specs`; each file entry has its spec hash."""
+
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
     generator: Text = ""
     files: dict[str, ManifestEntry]
 
 
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """A validated manifest: owned files by path and spec hashes by spec path."""
+
+    files: dict[str, ManifestEntry] = field(default_factory=dict)
+    specs: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None  # None: there is no manifest
+
+
 class ManifestError(SpecopsError):
     """A document in `.specops/` is not what specops writes; names the file and the entry."""
 
     def __init__(
-        self, *, file: str, problem: str, line: int = 0, column: int = 0, json_path: JsonPath = ()
+        self,
+        *,
+        file: str,
+        problem: str,
+        line: int = 0,
+        column: int = 0,
+        json_path: JsonPath = (),
+        hint: str = "the output folder is not trusted: restore .specops/ from git, "
+        "or remove the output directory and compile again",
     ) -> None:
         where = f"{file}:{line}:{column}" if line else file
         at = f" (at {format_json_path(json_path)})" if json_path else ""
         kind = PurePosixPath(file).stem if file.endswith(".json") else "folder"
-        super().__init__(
-            f"{where}: not a specops {kind}: {problem}{at}",
-            hint="the output folder is not trusted: restore .specops/ from git, "
-            "or remove the output directory and compile again",
-        )
+        super().__init__(f"{where}: not a specops {kind}: {problem}{at}", hint=hint)
         self.file = file
         self.line = line
         self.json_path = json_path
@@ -189,17 +231,70 @@ def read_manifest(out_dir: Path) -> tuple[dict[str, ManifestEntry], bytes | None
 
     Raises ManifestError when the manifest is malformed or names a path outside `out_dir`.
     """
+    manifest = read_manifest_document(out_dir)
+    return manifest.files, manifest.raw
+
+
+def read_manifest_document(out_dir: Path) -> Manifest:
+    """The validated manifest of `out_dir` (an empty one when there is none), either format.
+
+    Raises ManifestError when the manifest is malformed, of a format this specops does not
+    read, names a path outside `out_dir`, or lists a file of a spec that `specs` does not.
+    """
     raw = read_document(out_dir, MANIFEST_PATH)
     if raw is None:
-        return {}, None
+        return Manifest()
     shown = str(out_dir / MANIFEST_PATH)
+    value = parse_document(raw, shown)
     try:
-        document = ManifestDocument.model_validate(parse_document(raw, shown))
+        if "format" not in value:
+            legacy = LegacyManifestDocument.model_validate(value)
+            files, specs = dict(legacy.files), _legacy_specs(legacy.files)
+        else:
+            _check_format(value["format"], raw, shown)
+            document = ManifestDocument.model_validate(value)
+            files = dict(document.files)
+            specs = {path: record.sha256 for path, record in document.specs.items()}
     except ValidationError as exc:
         raise validation_error(exc, raw, shown) from exc
-    for path in document.files:
+    for path, entry in files.items():
         check_entry_path(out_dir, path, raw, shown, ("files", path))
-    return dict(document.files), raw
+        if entry.spec not in specs:
+            raise _located(
+                raw,
+                shown,
+                ("files", path, "spec"),
+                f"the spec {entry.spec!r} is not listed in $.specs",
+            )
+    return Manifest(files, specs, raw)
+
+
+def _legacy_specs(files: dict[str, ManifestEntry]) -> dict[str, str]:
+    """Format 1 kept a spec's hash per file only: the first file of each spec gives it."""
+    specs: dict[str, str] = {}
+    for _, entry in sorted(files.items()):
+        specs.setdefault(entry.spec, entry.spec_sha256)
+    return specs
+
+
+def _check_format(found: object, raw: bytes, shown: str) -> None:
+    """A newer specops's format is refused with what to do, not with a schema error."""
+    if type(found) is int and found > MANIFEST_FORMAT:
+        line, column = locate(raw.decode("utf-8"), ("format",))
+        raise ManifestError(
+            file=shown,
+            problem=f"format {found} is newer than this specops reads (1 to {MANIFEST_FORMAT})",
+            line=line,
+            column=column,
+            json_path=("format",),
+            hint="compile with the specops version that wrote it (the manifest's `generator`), "
+            "or upgrade specops",
+        )
+
+
+def _located(raw: bytes, shown: str, json_path: JsonPath, problem: str) -> ManifestError:
+    line, column = locate(raw.decode("utf-8"), json_path)
+    return ManifestError(file=shown, problem=problem, line=line, column=column, json_path=json_path)
 
 
 def check_entry_path(out_dir: Path, path: str, raw: bytes, shown: str, json_path: JsonPath) -> None:
@@ -208,11 +303,4 @@ def check_entry_path(out_dir: Path, path: str, raw: bytes, shown: str, json_path
     if problem is None and (link := symlink_on_path(out_dir, path)) is not None:
         problem = f"goes through the symbolic link {link}"
     if problem is not None:
-        line, column = locate(raw.decode("utf-8"), json_path)
-        raise ManifestError(
-            file=shown,
-            problem=f"entry {path!r} {problem}",
-            line=line,
-            column=column,
-            json_path=json_path,
-        )
+        raise _located(raw, shown, json_path, f"entry {path!r} {problem}")

@@ -110,6 +110,7 @@ def run_pipeline(options: RunOptions) -> RunResult:
     arguments = {
         "data_root": str(Path(validated.path).absolute().parent),
         "model_root": str(out_dir / "models"),
+        "spec_sha256": validated.loaded.source.sha256,  # what the release workflow passes
     }
     if options.echo is not None:  # the first line of the log says what the lines below are
         options.echo.write(run_header(validated.path, pipeline[1].content, out_dir))

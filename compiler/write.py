@@ -21,11 +21,13 @@ from compiler._version import __version__
 from compiler.commit import JOURNAL_PATH, Commit, Prune, output_lock, read_journal, recover
 from compiler.errors import OutputConflictError, SpecopsError, UsageError
 from compiler.manifest import (
+    MANIFEST_FORMAT,
     MANIFEST_PATH,
     SPECOPS_DIR,
     ManifestEntry,
     path_problem,
     read_manifest,
+    read_manifest_document,
 )
 from compiler.render import RenderedFile
 
@@ -59,6 +61,7 @@ class WritePlan:
     prune: list[str] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
     manifest: dict[str, ManifestEntry] = field(default_factory=dict)
+    specs: dict[str, str] = field(default_factory=dict)  # spec path -> sha256, for the manifest
     manifest_bytes: bytes = b""
     old_manifest_bytes: bytes | None = None
     inconsistent: list[str] = field(default_factory=list)  # what a crashed run left behind
@@ -87,8 +90,9 @@ def sha256(data: bytes) -> str:
 
 def plan_writes(out_dir: Path, files: list[RenderedFile], scope: Scope) -> WritePlan:
     """Compare wanted files with the disk; raises nothing, conflicts are listed in the plan."""
-    owned, old_bytes = read_manifest(out_dir)
-    plan = WritePlan(out_dir, old_manifest_bytes=old_bytes)
+    old = read_manifest_document(out_dir)
+    owned = old.files
+    plan = WritePlan(out_dir, old_manifest_bytes=old.raw)
     plan.manifest = {p: e for p, e in owned.items() if not scope.covers(e)}
     for file in files:
         data = file.content.encode("utf-8")
@@ -102,7 +106,8 @@ def plan_writes(out_dir: Path, files: list[RenderedFile], scope: Scope) -> Write
             _classify_prune(plan, path, entry)
         elif not scope.covers(entry) and _hash_differs(out_dir, path, entry):
             plan.inconsistent.append(f"{path}: its hash does not match {MANIFEST_PATH}")
-    plan.manifest_bytes = _manifest_bytes(plan.manifest)
+    plan.specs = _spec_hashes(plan.manifest, old.specs, files)
+    plan.manifest_bytes = _manifest_bytes(plan.manifest, plan.specs)
     _find_leftovers(plan, {*owned, *(f.path for f in files)})
     return plan
 
@@ -180,12 +185,25 @@ def _classify_prune(plan: WritePlan, path: str, entry: ManifestEntry) -> None:
         plan.prune_sha256[path] = entry.sha256
 
 
-def _manifest_bytes(manifest: dict[str, ManifestEntry]) -> bytes:
+def _spec_hashes(
+    manifest: dict[str, ManifestEntry], old: dict[str, str], files: list[RenderedFile]
+) -> dict[str, str]:
+    """Each spec the manifest lists a file of, with its hash at the latest compile that wrote
+    one: this run's for the specs it rendered, the old manifest's for the others."""
+    hashes = {f.spec_path: f.spec_sha256 for f in files}
+    for entry in manifest.values():
+        hashes.setdefault(entry.spec, old.get(entry.spec, entry.spec_sha256))
+    return {spec: hashes[spec] for spec in sorted({e.spec for e in manifest.values()})}
+
+
+def _manifest_bytes(manifest: dict[str, ManifestEntry], specs: dict[str, str]) -> bytes:
     document = {
+        "format": MANIFEST_FORMAT,
         "generator": f"specops {__version__}",
+        "specs": {path: {"sha256": digest} for path, digest in sorted(specs.items())},
         "files": {p: e.model_dump() for p, e in sorted(manifest.items())},
     }
-    return (json.dumps(document, indent=2, sort_keys=True) + "\n").encode()
+    return (json.dumps(document, indent=2) + "\n").encode()  # the spec hashes before the files
 
 
 # --- sinks -----------------------------------------------------------------------------------

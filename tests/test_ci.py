@@ -20,7 +20,7 @@ import yaml
 
 from compiler.api import CompileOptions, CompileResult, compile_specs, validate_spec
 from compiler.diagnostics import Diagnostic
-from compiler.filters import UnsafeValueError, to_github_expression, to_markdown
+from compiler.filters import UnsafeValueError, to_github_expression
 from compiler.render import RenderedFile
 from compiler.verify import VerifyContext, verify_files
 from compiler.verify import ci as ci_verify
@@ -345,7 +345,8 @@ def test_hostile_text_the_model_accepts_lands_inert(tmp_path: Path) -> None:
         assert all(e.get("SPECOPS_SPEC", spec_path) == spec_path for e in envs)
     release = _load(out / ".github/workflows/specops-churn-classifier-release.yml")
     body = release["jobs"]["promote-prod"]["steps"][-1]["with"]["body"]
-    assert "curl x" in body and "${{ github.sha }}" in body
+    # the description is the model card's alone: a promotion never changes with it
+    assert "curl x" not in body and "${{ github.sha }}" in body
     gitlab = _load(out / "ci/gitlab/churn-classifier.gitlab-ci.yml")
     for job in gitlab.values():
         assert "curl" not in "\n".join(job["script"] + job.get("after_script", []))
@@ -355,7 +356,7 @@ def test_hostile_text_the_model_accepts_lands_inert(tmp_path: Path) -> None:
             else:
                 assert variable["expand"] is False, name
     variables = gitlab["specops-churn-classifier-promote-prod"]["variables"]
-    assert variables["SPECOPS_DESCRIPTION"]["value"].endswith(to_markdown(HOSTILE_TEXT))
+    assert "curl x" not in variables["SPECOPS_DESCRIPTION"]["value"]
 
 
 # --- the gh filter and the verifiers ----------------------------------------------------------
