@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Literal
 from compiler._version import __version__
 from compiler.catalog import Estimator, allowed_estimators
 from compiler.loader import LoadedSpec
+from compiler.model.batch import Batch
 from compiler.model.spec import (
     Autoscaling,
     Environment,
@@ -162,6 +163,8 @@ class ResolvedEnvironment:
     canary_percent: int | None
     approval_required: bool
     is_last: bool
+    serve: bool  # an InferenceService serves it (false: batch-only)
+    batch: Batch | None  # scored on a schedule (resources layered: platform, then spec)
     # Settings only a platform.yaml gives (its environment of the same name). They have
     # defaults, so fields without a default belong above this comment.
     argocd_project: str = ""  # build_plan sets it (CHK025: a valid spec has one)
@@ -274,6 +277,8 @@ def _resolve_environment(
         canary_percent=env.canary.traffic_percent if env.canary else None,
         approval_required=env.approval == "required",
         is_last=is_last,
+        serve=env.serve,
+        batch=env.batch,
     )
 
 
