@@ -70,6 +70,7 @@ class CiDefaults:
     watch_paths: tuple[RepoGlob, ...] = ("templates/**", "platform.yaml")  # beyond spec, data
     kfp_pipeline_path: RepoPath = "kubeflow/{spec}/pipeline.yaml"  # the IR, inside output_dir
     kfp_monitoring_path: RepoPath = "kubeflow/{spec}/monitoring.yaml"  # drift pipeline IR
+    kfp_batch_path: RepoPath = "kubeflow/{spec}/batch-{env}.yaml"  # batch scoring IR
     kfp_token_secret: SecretName = "KFP_TOKEN"
     kfp_environment: CiName = "kubeflow"  # the CI environment that holds the Kubeflow secrets
     kfp_namespace: DnsLabel | Literal[""] = ""  # empty: single-user Kubeflow Pipelines
