@@ -23,6 +23,9 @@ FEATURES = ["customer_id", "tenure_months", "monthly_charges", "plan", "support_
 def _batch_spec(folder: Path) -> Path:
     """The churn spec with a batch-only environment scoring with the version training publishes."""
     spec = yaml.safe_load((SPECS / "churn-classifier.yaml").read_text(encoding="utf-8"))
+    # Not what this test is about, and a latency budget is at the mercy of a busy machine.
+    spec["validation"].pop("latency", None)
+    spec["validation"].pop("explainability", None)
     spec["deploy"]["environments"].append(
         {
             "name": "nightly",
