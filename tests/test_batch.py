@@ -211,3 +211,13 @@ def test_release_schedules_batch_and_skips_promoting_a_batch_only_environment(
     assert "specops-churn-classifier-promote-nightly" not in gitlab
     variables = gitlab["specops-churn-classifier-publish"]["variables"]
     assert json.loads(variables["SPECOPS_BATCH"]["value"]) == runs
+
+
+def test_templates_read_every_batch_field_an_example_sets() -> None:
+    from compiler.templates_check import TemplatesCheckOptions, check_templates
+
+    result = check_templates(TemplatesCheckOptions(specs=[SPECS / "demand-forecast.yaml"]))
+    assert result.ok, [str(d) for d in result.diagnostics if d.is_error]
+    unread = [d.message for d in result.diagnostics if d.code in ("TPL030", "TPL031")]
+    assert not [m for m in unread if "batch" in m or "serve" in m], unread
+    assert result.files > 0

@@ -73,6 +73,7 @@ def _batch(
             f"environment {env!r}: batch.input.uri {batch.input.uri!r} is inside "
             f"batch.output.uri: a run would score earlier predictions",
             loaded.locate((*where, "input", "uri")),
+            "read the input from outside the output folder",
         )
     if "://" not in batch.input.uri:
         yield warning(

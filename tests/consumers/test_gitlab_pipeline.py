@@ -124,7 +124,7 @@ def test_an_edit_outside_the_watched_paths_runs_no_job(
 def test_a_batch_only_environment_is_scheduled_at_publish_not_promoted(
     compiled: Compiled, tmp_path: Path
 ) -> None:
-    name = "batch-scoring"  # dev serves, nightly only scores in batch, prod serves
+    name = "batch-only"  # dev serves, nightly only scores in batch, prod serves
     repo = _repository(compiled, tmp_path, compiled.spec_paths[name], "main")
     assert _running(_jobs(repo, tmp_path, PUSH_EVENT)) == {
         f"specops-{name}-publish": ("on_success", []),

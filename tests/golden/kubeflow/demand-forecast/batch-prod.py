@@ -261,7 +261,7 @@ def score_batch(
                     shutil.copyfileobj(handle, out)
             else:
                 shutil.copy(source, os.path.join(local, name))
-        except (OSError, FileNotFoundError) as exc:
+        except OSError as exc:  # FileNotFoundError included, also from fsspec
             fail(f"the model version {model_version} is not published at {model_uri} ({name}: {exc})")
     with open(os.path.join(local, "metadata.json"), encoding="utf-8") as handle:
         published = json.load(handle)
