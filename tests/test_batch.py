@@ -51,6 +51,18 @@ def test_a_batch_only_environment_is_valid(tmp_path: Path) -> None:
     assert [d.code for d in _found(_spec(tmp_path, _nightly()))] == []
 
 
+def test_a_batch_only_environment_needs_no_argocd_project(tmp_path: Path) -> None:
+    path = _spec(tmp_path, _nightly())
+    spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    del spec["deploy"]["argocd"]["project"]
+    path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    found = [(d.code, d.message.split(":")[0]) for d in _found(path)]
+    assert found == [
+        ("CHK025", "environment 'staging' has no Argo CD project"),
+        ("CHK025", "environment 'prod' has no Argo CD project"),
+    ]
+
+
 def test_serve_false_without_batch_does_nothing(tmp_path: Path) -> None:
     path = _spec(tmp_path, _nightly(batch=None))
     [found] = _found(path)
