@@ -233,3 +233,24 @@ def test_templates_read_every_batch_field_an_example_sets() -> None:
     unread = [d.message for d in result.diagnostics if d.code in ("TPL030", "TPL031")]
     assert not [m for m in unread if "batch" in m or "serve" in m], unread
     assert result.files > 0
+
+
+def test_hostile_uris_land_as_literals(tmp_path: Path) -> None:
+    import ast
+
+    hostile = "gs://acme-scoring/x'\"$(touch${IFS}pwned)`id`';import,os%0a.csv"
+    batch = {**BATCH, "input": {"uri": hostile, "format": "csv"}}
+    batch["output"] = {"uri": "gs://acme-scoring/out'\"$(id)"}
+    path = _spec(tmp_path, _nightly(batch=batch))
+    out = tmp_path / "out"
+    assert compile_specs(CompileOptions(paths=[path], out_dir=out)).ok
+    source = (out / "kubeflow/churn-classifier/batch-nightly.py").read_text(encoding="utf-8")
+    constants = {
+        node.targets[0].id: ast.literal_eval(node.value)
+        for node in ast.parse(source).body
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+        and node.targets[0].id in ("INPUT_URI", "OUTPUT_URI")
+    }  # fmt: skip
+    assert constants == {"INPUT_URI": hostile, "OUTPUT_URI": batch["output"]["uri"]}
+    card = json.loads((out / "model-cards/churn-classifier.json").read_text(encoding="utf-8"))
+    assert card["batch"] == ["nightly"]

@@ -4,7 +4,8 @@
 # The release workflow runs it on BATCH_SCHEDULE. Each run reads the input, checks it against the
 # spec's feature schema, predicts with the version this environment pins (v39) and
 # writes <output_uri>/<UTC time>/predictions.parquet with metadata.json beside it.
-# Run it on a laptop: specops run specs/demand-forecast.yaml --local, then kfp.local on this IR.
+# Locally: once `specops run specs/demand-forecast.yaml --local` has published a version, kfp.local can run
+# this IR with model_uri set to that version's folder.
 import json
 
 from kfp import dsl
