@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Literal
 from compiler._version import __version__
 from compiler.catalog import Estimator, allowed_estimators
 from compiler.loader import LoadedSpec
+from compiler.model.batch import Batch
 from compiler.model.spec import (
     Autoscaling,
     Environment,
@@ -72,6 +73,7 @@ class CiDefaults:
     watch_paths: tuple[RepoGlob, ...] = ("templates/**", "platform.yaml")  # beyond spec, data
     kfp_pipeline_path: RepoPath = "kubeflow/{spec}/pipeline.yaml"  # the IR, inside output_dir
     kfp_monitoring_path: RepoPath = "kubeflow/{spec}/monitoring.yaml"  # drift pipeline IR
+    kfp_batch_path: RepoPath = "kubeflow/{spec}/batch-{env}.yaml"  # batch scoring IR
     kfp_token_secret: SecretName = "KFP_TOKEN"
     kfp_environment: CiName = "kubeflow"  # the CI environment that holds the Kubeflow secrets
     kfp_namespace: DnsLabel | Literal[""] = ""  # empty: single-user Kubeflow Pipelines
@@ -168,6 +170,8 @@ class ResolvedEnvironment:
     canary_percent: int | None
     approval_required: bool
     is_last: bool
+    serve: bool  # an InferenceService serves it (false: batch-only)
+    batch: Batch | None  # scored on a schedule (resources layered: platform, then spec)
     # Settings only a platform.yaml gives (its environment of the same name). They have
     # defaults, so fields without a default belong above this comment.
     argocd_project: str = ""  # build_plan sets it (CHK025: a valid spec has one)
@@ -335,6 +339,8 @@ def _resolve_environment(
         canary_percent=env.canary.traffic_percent if env.canary else None,
         approval_required=env.approval == "required",
         is_last=is_last,
+        serve=env.serve,
+        batch=env.batch,
     )
 
 

@@ -25,7 +25,10 @@ REPO = Path(__file__).resolve().parents[1]
 SPECS = REPO / "specs"
 EXPECTED = {
     "churn-classifier": ["pipeline.py", "pipeline.yaml", "monitoring.py", "monitoring.yaml"],
-    "demand-forecast": ["pipeline.py", "pipeline.yaml", "monitoring.py", "monitoring.yaml"],
+    "demand-forecast": [  # prod also scores nightly in batch
+        *("pipeline.py", "pipeline.yaml", "monitoring.py", "monitoring.yaml"),
+        *("batch-prod.py", "batch-prod.yaml"),
+    ],
     "vision-defects": ["pipeline.py", "pipeline.yaml"],
 }
 

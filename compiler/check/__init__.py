@@ -43,6 +43,7 @@ def duplicates(names: list[str]) -> Iterator[tuple[int, str]]:
 # they register rules (compiler.check.secrets is no rule: api.validate_spec runs it before the
 # model, on the loaded data)
 from compiler.check import (  # noqa: E402
+    batch,
     data,
     delivery,
     features,
@@ -56,6 +57,7 @@ from compiler.check.estimators import estimator_choice  # noqa: E402
 __all__ = [
     "RULES",
     "Rule",
+    "batch",
     "data",
     "delivery",
     "duplicates",

@@ -60,7 +60,7 @@ PIPELINE_NAMES = frozenset(
         "combine_tables", "detect_drift", "evaluate_classifier", "evaluate_regressor",
         "explain_model", "check_metric", "check_reported_metric", "ingest_source",
         "check_latency", "profile_data", "publish_model", "split_data", "train_model",
-        "train_custom", "validate_data",
+        "train_custom", "validate_data", "score_batch", "write_predictions", "batch_scoring",
     }
 )  # fmt: skip
 

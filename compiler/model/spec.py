@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from compiler.model.batch import Batch
 from compiler.model.names import FITS_INT64, INT64_MAX, at_most
+from compiler.model.strict import Strict as Strict  # re-exported: other models derive from it
 from compiler.model.types import (
     AcceleratorType,
     Cron,
@@ -40,13 +42,6 @@ from compiler.model.types import (
     Version,
     WebUri,
 )
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(
-        frozen=True, extra="forbid", strict=True, allow_inf_nan=False, populate_by_name=True
-    )
-
 
 # --- metadata --------------------------------------------------------------------------------
 
@@ -410,6 +405,16 @@ class Environment(Strict):
     resources: Resources | None = None
     canary: Canary | None = None
     approval: Literal["none", "required"] = "none"
+    serve: bool = Field(
+        default=True,
+        description="Serve the model online (an InferenceService). false: a batch-only "
+        "environment, which needs batch.",
+    )
+    batch: Batch | None = Field(
+        default=None,
+        description="Also score files on a schedule with this model_version (a KFP batch "
+        "pipeline and its recurring run).",
+    )
 
 
 class Serving(Strict):

@@ -304,6 +304,8 @@ def _check_uri(text: str, schemes: frozenset[str], allow_relative: bool) -> str:
 _DATA_SCHEMES = frozenset({"gs", "s3", "https", "http", "file"})
 _STORAGE_SCHEMES = frozenset({"gs", "s3", "https", "pvc", "oci", "file"})
 _REPO_SCHEMES = frozenset({"https"})
+# Where a batch run writes predictions: object storage, or a folder its pod mounts.
+_BATCH_OUTPUT_SCHEMES = frozenset({"gs", "s3", "file"})
 
 
 def _data_uri(text: str) -> str:
@@ -312,6 +314,10 @@ def _data_uri(text: str) -> str:
 
 def _storage_uri(text: str) -> str:
     return _check_uri(text, _STORAGE_SCHEMES, allow_relative=False)
+
+
+def _batch_output_uri(text: str) -> str:
+    return _check_uri(text, _BATCH_OUTPUT_SCHEMES, allow_relative=False)
 
 
 def _repo_uri(text: str) -> str:
@@ -337,6 +343,12 @@ StorageUri = Annotated[
     StringConstraints(max_length=1024),
     AfterValidator(_storage_uri),
     _uri_schema(_STORAGE_SCHEMES, relative=False),
+]
+BatchOutputUri = Annotated[
+    str,
+    StringConstraints(max_length=1024),
+    AfterValidator(_batch_output_uri),
+    _uri_schema(_BATCH_OUTPUT_SCHEMES, relative=False),
 ]
 RepoUri = Annotated[
     str,

@@ -82,7 +82,8 @@ def delivery_diagnostics(
             "platform.yaml, or compile in a git checkout whose remote origin is the repository",
         )
     for index, env in enumerate(spec.deploy.environments):
-        if found.projects[env.name] is None:
+        # a batch-only environment has no Argo CD Application (the argocd target skips it)
+        if found.projects[env.name] is None and env.serve:
             yield error(
                 "CHK025",
                 f"environment {env.name!r} has no Argo CD project: neither the spec nor the "

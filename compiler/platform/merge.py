@@ -47,6 +47,13 @@ ENVIRONMENT_RULES: tuple[MergeRule, ...] = (
     MergeRule("autoscaling", "deep", why="metric and target are chosen independently"),
     MergeRule("resources", "deep", why="cpu, memory and gpu are chosen independently"),
     MergeRule("resources.gpu", "replace", why="a GPU count and type belong together"),
+    MergeRule(
+        "batch",
+        "deep",
+        why="the platform gives batch resources, the spec the rest; only an "
+        "environment whose spec entry sets batch scores in batch",
+    ),
+    MergeRule("batch.resources", "deep", why="cpu and memory are chosen independently"),
 )
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import AfterValidator, Field, StringConstraints
 
 from compiler.catalog import Estimator
+from compiler.model.batch import BatchResources
 from compiler.model.spec import Autoscaling, Canary, Replicas, Resources, Strict, Toleration
 from compiler.model.types import (
     DataUri,
@@ -78,6 +79,14 @@ class PlatformMetadata(Strict):
     description: FreeText = ""
 
 
+class BatchSettings(Strict):
+    """What a platform sets for the batch scoring of an environment."""
+
+    resources: BatchResources | None = Field(
+        default=None, description="Limits of the predict step of batch scoring."
+    )
+
+
 class EnvironmentSettings(Strict):
     """What a platform sets for an environment; a layer sets only the keys it names."""
 
@@ -97,6 +106,11 @@ class EnvironmentSettings(Strict):
     resources: Resources | None = Field(default=None, description="Serving resources.")
     canary: Canary | None = None
     approval: Literal["none", "required"] | None = None
+    batch: BatchSettings | None = Field(
+        default=None,
+        description="Batch scoring defaults; they apply only where the spec's environment "
+        "sets batch.",
+    )
 
 
 class PlatformEnvironment(EnvironmentSettings):

@@ -223,22 +223,36 @@ def allowed_registries(config: AllowedRegistries, ctx: Context) -> Iterator[Find
 @policy("POL003", "allowed_data_sources", "data comes from allowed schemes and buckets")
 def allowed_data_sources(config: AllowedDataSources, ctx: Context) -> Iterator[Finding]:
     for index, source in enumerate(ctx.spec.data.sources):
-        parts = urlsplit(source.uri) if "://" in source.uri else None
-        scheme = parts.scheme if parts else "file"
         where = ctx.where(("data", "sources", index, "uri"))
-        if config.schemes and scheme not in config.schemes:
-            yield Finding(
-                f"data source {source.name!r} uses scheme {scheme!r}",
-                where,
-                hint=f"allowed schemes: {', '.join(config.schemes)} (a relative path is 'file')",
-            )
-        host = parts.hostname if parts else None
-        if config.buckets and host and not any(fnmatchcase(host, p) for p in config.buckets):
-            yield Finding(
-                f"data source {source.name!r} reads from {host!r}",
-                where,
-                hint=f"allowed buckets and hosts: {', '.join(config.buckets)}",
-            )
+        yield from _data_uri(config, f"data source {source.name!r}", source.uri, where, None)
+    for env in ctx.resolution.environments:  # batch scoring reads data too
+        batch = ctx.spec.deploy.environments[env.index].batch
+        if batch is not None:
+            where = ctx.where_in(env, ("batch", "input", "uri"))
+            label = f"the batch input of environment {env.name!r}"
+            yield from _data_uri(config, label, batch.input.uri, where, env.name)
+
+
+def _data_uri(
+    config: AllowedDataSources, label: str, uri: str, where: Location, env: str | None
+) -> Iterator[Finding]:
+    parts = urlsplit(uri) if "://" in uri else None
+    scheme = parts.scheme if parts else "file"
+    if config.schemes and scheme not in config.schemes:
+        yield Finding(
+            f"{label} uses scheme {scheme!r}",
+            where,
+            env,
+            hint=f"allowed schemes: {', '.join(config.schemes)} (a relative path is 'file')",
+        )
+    host = parts.hostname if parts else None
+    if config.buckets and host and not any(fnmatchcase(host, p) for p in config.buckets):
+        yield Finding(
+            f"{label} reads from {host!r}",
+            where,
+            env,
+            hint=f"allowed buckets and hosts: {', '.join(config.buckets)}",
+        )
 
 
 @policy("POL004", "canary_limit", "canary traffic stays under a limit")

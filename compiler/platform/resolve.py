@@ -131,7 +131,10 @@ def _resolve_environment(
     layers.append(mounted("spec", loaded, [(("model_uri",), ("deploy", "model_uri"))]))
     entry = [((), ("deploy", "environments", index))]
     layers.append(mounted(f"spec environment {name}", loaded, entry))
-    return EnvironmentResolution(name, index, tuple(layers), merge_layers(layers, ENVIRONMENT_BOOK))
+    value = merge_layers(layers, ENVIRONMENT_BOOK)
+    if "batch" not in layers[-1].data:  # the platform's batch defaults do not turn batch on
+        value.pop("batch", None)
+    return EnvironmentResolution(name, index, tuple(layers), value)
 
 
 def _namespace_filler(

@@ -34,6 +34,8 @@ ENV_FIELDS: dict[str, tuple[JsonPath, ...]] = {
     "resources": ((*ENV_ITEM, "resources"),),
     "canary_percent": ((*ENV_ITEM, "canary", "traffic_percent"),),
     "approval_required": ((*ENV_ITEM, "approval"),),
+    "serve": ((*ENV_ITEM, "serve"),),
+    "batch": ((*ENV_ITEM, "batch"),),
     "storage_uri": ((*ENV_ITEM, "model_version"), ("deploy", "model_uri")),
 }
 PLAN_FIELDS: dict[str, tuple[JsonPath, ...]] = {

@@ -124,3 +124,15 @@ def test_an_edit_outside_the_watched_paths_runs_no_job(
 ) -> None:
     repo = _repository(compiled, tmp_path, "README.md", branch)
     assert _running(_jobs(repo, tmp_path, PUSH_EVENT if branch == "main" else MR_EVENT)) == {}
+
+
+def test_a_batch_only_environment_is_scheduled_at_publish_not_promoted(
+    compiled: Compiled, tmp_path: Path
+) -> None:
+    name = "batch-only"  # dev serves, nightly only scores in batch, prod serves
+    repo = _repository(compiled, tmp_path, compiled.spec_paths[name], "main")
+    assert _running(_jobs(repo, tmp_path, PUSH_EVENT)) == {
+        f"specops-{name}-publish": ("on_success", []),
+        f"specops-{name}-promote-dev": ("on_success", [f"specops-{name}-publish"]),
+        f"specops-{name}-promote-prod": ("manual", [f"specops-{name}-promote-dev"]),
+    }
