@@ -44,8 +44,10 @@ def running_install_source() -> InstallSource:
     except metadata.PackageNotFoundError:
         return InstallSource(fallback, _note(fallback, "specops runs from a source checkout"))
     direct = _direct_url(dist)
-    editable = direct is not None and isinstance(direct.get("dir_info"), dict)
-    if dist.version != __version__ or not (editable or _holds_running_code(dist)):
+    dir_info = direct.get("dir_info") if direct is not None else None
+    from_directory = isinstance(dir_info, dict)  # PEP 610: editable or not, a local directory
+    editable = isinstance(dir_info, dict) and dir_info.get("editable") is True
+    if dist.version != __version__ or not (from_directory or _holds_running_code(dist)):
         return InstallSource(fallback, _note(fallback, "specops runs from a source checkout"))
     if direct is None:
         return InstallSource(fallback)  # installed from an index, which serves this version

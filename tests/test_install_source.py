@@ -77,6 +77,7 @@ def test_a_git_install_installs_the_same_commit_in_ci(
     ("direct_url", "reason"),
     [
         ({"url": "file:///src/specops", "dir_info": {"editable": True}}, "an editable install"),
+        ({"url": "file:///src/specops", "dir_info": {}}, "a local file or directory"),
         ({"url": "file:///tmp/specops-0.1.0-py3-none-any.whl", "archive_info": {}}, "a local"),
         ({"url": "file:///src/specops", "vcs_info": {"vcs": "git", "commit_id": SHA}}, "a local"),
     ],
