@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from compiler.model.base import Strict as Strict  # re-exported: every model's base
 from compiler.model.names import FITS_INT64, INT64_MAX, at_most
+from compiler.model.registry import Registry
 from compiler.model.types import (
     AcceleratorType,
     Cron,
@@ -40,13 +42,6 @@ from compiler.model.types import (
     Version,
     WebUri,
 )
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(
-        frozen=True, extra="forbid", strict=True, allow_inf_nan=False, populate_by_name=True
-    )
-
 
 # --- metadata --------------------------------------------------------------------------------
 
@@ -501,3 +496,8 @@ class MLPipeline(Strict):
     monitoring: Monitoring = Monitoring()
     schedule: Schedule = Schedule()
     ci: Ci = Ci()
+    registry: Registry | None = Field(
+        default=None,
+        description="A model registry every published version is registered in, and whose "
+        "aliases promotion moves (MLflow). Omitted: none.",
+    )
