@@ -185,10 +185,15 @@ def _check_packages(validated: ValidatedSpec) -> None:
         raise LocalRunError(
             spec=validated.path,
             problem=f"a local run needs {', '.join(missing)}, not installed here",
-            hint="pip install 'specops[run,registry]'"
-            if validated.spec.registry
-            else "pip install 'specops[run]'",
+            hint=f"pip install 'specops[{','.join(_extras(missing))}]'",
         )
+
+
+def _extras(missing: list[str]) -> list[str]:
+    """The extras of pyproject.toml that install these distributions."""
+    registry = set(_REGISTRY_MODULES.values())
+    extras = ["run"] if any(dist not in registry for dist in missing) else []
+    return extras + (["registry"] if registry.intersection(missing) else [])
 
 
 def _has(module: str) -> bool:

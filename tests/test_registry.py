@@ -6,6 +6,8 @@ sqlite tracking store, the generated promotion step).
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -195,3 +197,32 @@ def test_explain_says_where_an_omitted_registry_field_comes_from(
     assert "chosen by:   metadata.name (tests/platform_fixtures/policies/registry_required" in (
         capsys.readouterr().out
     )
+
+
+@pytest.mark.parametrize(
+    ("blocked", "message"),
+    [
+        (["mlflow"], "needs mlflow-skinny, not installed here\n"
+         "  hint: pip install 'specops[registry]'"),
+        (["lightgbm", "alembic"], "needs alembic, lightgbm, not installed here\n"
+         "  hint: pip install 'specops[run,registry]'"),
+    ],
+)  # fmt: skip
+def test_a_local_run_names_the_registry_extra_before_any_step(
+    tmp_path: Path, blocked: list[str], message: str
+) -> None:
+    """As tests/security/test_run_packages.py: modules made unimportable in a child process."""
+    program = (
+        "import sys\n"
+        f"for name in {blocked!r}:\n"
+        "    sys.modules[name] = None\n"
+        "from compiler.cli import main\n"
+        f"sys.argv = ['specops', 'run', 'specs/demand-forecast.yaml', '--local', '--out-dir', "
+        f"{str(tmp_path)!r}]\n"
+        "main()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 1 and message in done.stderr, done.stderr
+    assert not (tmp_path / "kfp-outputs").exists()
