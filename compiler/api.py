@@ -21,6 +21,7 @@ from compiler.platform.delivery import delivery_diagnostics
 from compiler.platform.policies import platform_diagnostics
 from compiler.platform.resolve import fill_omitted
 from compiler.progress import NO_PROGRESS, Progress
+from compiler.registry import registry_diagnostics
 from compiler.render import RenderedFile, Renderer
 from compiler.sources import Discovery, check_spec_path, discover_all, display_path, read_source
 from compiler.targets import builtin_templates, discover_targets, select_targets
@@ -112,6 +113,7 @@ def validate_spec(path: Path, platform: LoadedPlatform | None = None) -> Validat
     extra = platform.platform.estimators.entries(platform.path) if platform else ()
     diagnostics = [*found, *run_checks(spec, loaded, extra)]
     diagnostics += delivery_diagnostics(platform, spec, loaded)  # CHK024-CHK026
+    diagnostics += registry_diagnostics(platform, spec, loaded)  # CHK029-CHK031
     if platform is not None:
         diagnostics += platform_diagnostics(platform, spec, loaded)
     return ValidatedSpec(shown, loaded, spec, scrub(diagnostics, secrets))

@@ -60,6 +60,9 @@ CODES: dict[str, str] = {
     "CHK026": "alerts without a runbook URL",
     "CHK027": "the estimator needs more of the data than the spec declares",
     "CHK028": "a champion gate names a declared environment and a drop that can fail",
+    "CHK029": "a registry has a tracking URI, from the spec or the platform",
+    "CHK030": "an environment name MLflow can use as an alias (not latest or v<number>)",
+    "CHK031": "a registry needs a framework with an MLflow flavour (not custom)",
     "CHK050": "a batch-only environment (serve: false) declares batch scoring",
     "CHK051": "a batch-only environment sets no serving settings",
     "CHK052": "batch scoring needs a framework specops can load (not custom)",
@@ -95,6 +98,7 @@ CODES: dict[str, str] = {
     "POL007": "policy: GPU counts stay within the team's limit",
     "POL008": "policy: every spec names its owners",
     "POL009": "policy: a new model is compared with the one each environment serves",
+    "POL010": "policy: every model version is registered in a model registry",
     # templates, rendering and verification
     "TPL001": "a target.yaml or template layer is broken",
     "TPL002": "a template does not parse",

@@ -14,6 +14,7 @@ from compiler._version import __version__
 from compiler.catalog import Estimator, allowed_estimators
 from compiler.loader import LoadedSpec
 from compiler.model.batch import Batch
+from compiler.model.registry import RegistryPlan, RegistryToken, TrackingUri
 from compiler.model.spec import (
     Autoscaling,
     Environment,
@@ -134,6 +135,11 @@ class Defaults:
             "fsspec": "fsspec==2024.10.0",
             "gcsfs": "gcsfs==2024.10.0",
             "s3fs": "s3fs==2024.10.0",
+            # The register and champion steps of a spec with a registry (the MLflow client,
+            # and what it opens a sqlite store with).
+            "mlflow": "mlflow-skinny==3.17.2",
+            "sqlalchemy": "sqlalchemy==2.1.9",
+            "alembic": "alembic==1.20.1",
         }
     )
     # A spec names a GPU model (nvidia-l4); Kubernetes schedules a vendor resource on nodes
@@ -153,6 +159,12 @@ class Defaults:
     # http://pushgateway.monitoring:9091), the default of its pushgateway_url parameter.
     # Empty: the scores are not pushed, and the ModelDriftDetected alert cannot fire.
     pushgateway_url: WebUri | Literal[""] = ""
+    # The MLflow registry of specs with `registry: {kind: mlflow}` (a spec's own value wins):
+    # its tracking URI, the Kubernetes Secret key the pipeline reads its token from, and the CI
+    # secret that holds the token the promotion jobs set aliases with.
+    registry_tracking_uri: TrackingUri | None = None
+    registry_token: RegistryToken | None = None
+    registry_token_secret: SecretName = "MLFLOW_TRACKING_TOKEN"
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +230,7 @@ class Plan:
     # The training step's effective per-column preprocessing (compiler.preprocessing), JSON.
     preprocessing_json: str = "[]"
     champion_gates: tuple[ChampionGate, ...] = ()
+    registry: RegistryPlan | None = None  # the spec's model registry (None: it has none)
 
     @property
     def name(self) -> str:
@@ -276,7 +289,27 @@ def build_plan(
     provenance = Provenance(loaded.source.path, loaded.source.sha256)
     estimator = _estimator(spec, platform)
     gates = champion_gates(spec, resolved)
-    return Plan(spec, provenance, defaults, resolved, estimator, preprocessing_json(spec), gates)
+    registry = registry_plan(spec, defaults)
+    return Plan(
+        spec, provenance, defaults, resolved, estimator, preprocessing_json(spec), gates, registry
+    )
+
+
+def registry_plan(spec: MLPipeline, defaults: Defaults) -> RegistryPlan | None:
+    """The spec's registry with the platform's defaults (CHK029: a valid spec has a URI)."""
+    registry = spec.registry
+    if registry is None:
+        return None
+    uri = registry.tracking_uri or defaults.registry_tracking_uri
+    if uri is None:
+        raise ValueError("the spec's registry has no tracking URI")  # validate_spec: CHK029
+    return RegistryPlan(
+        registry.kind,
+        uri,
+        registry.model_name or spec.metadata.name,
+        registry.token or defaults.registry_token,
+        registry.ci_token_secret or defaults.registry_token_secret,
+    )
 
 
 def champion_gates(

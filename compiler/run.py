@@ -4,7 +4,9 @@ The run executes the very IR `specops compile` writes, with one local adaptation
 not pip-install their pinned packages (kfp.local's SubprocessRunner without a venv would install
 them into this environment), they use the packages installed here (`pip install 'specops[run]'`).
 Relative data paths resolve against the spec's folder; the model is published into the run's
-output directory instead of `deploy.model_uri`. Container (`custom`) steps need a cluster.
+output directory instead of `deploy.model_uri`, and a spec with a registry registers it in a
+sqlite MLflow store there (`registry/mlflow.db`, `pip install 'specops[run,registry]'`) instead
+of its tracking URI. Container (`custom`) steps need a cluster.
 """
 
 from __future__ import annotations
@@ -112,12 +114,21 @@ def run_pipeline(options: RunOptions) -> RunResult:
         "model_root": str(out_dir / "models"),
         "spec_sha256": validated.loaded.source.sha256,  # what the release workflow passes
     }
+    if validated.spec.registry is not None:  # never a shared registry: a store of the run's own
+        arguments["registry_uri"] = local_registry_uri(out_dir)
     if options.echo is not None:  # the first line of the log says what the lines below are
         options.echo.write(run_header(validated.path, pipeline[1].content, out_dir))
     outcome = execute_local(pipeline[1].content, arguments, out_dir / "kfp-outputs", options.echo)
     result.published = None if outcome.output is None else str(outcome.output)
     result.failed_task, result.failures = outcome.failed_task, outcome.failures
     return result
+
+
+def local_registry_uri(out_dir: Path) -> str:
+    """The MLflow store a local run registers in and reads champions from: a sqlite database
+    in the run's output directory, kept between runs like its models/ folder."""
+    (out_dir / "registry").mkdir(parents=True, exist_ok=True)
+    return "sqlite:///" + str((out_dir / "registry" / "mlflow.db").absolute())
 
 
 def _check_options(options: RunOptions) -> None:
@@ -151,6 +162,10 @@ _SCHEME_MODULES = {
 }
 
 
+# specops[registry]: the MLflow client, and what it opens a sqlite store with.
+_REGISTRY_MODULES = {"mlflow": "mlflow-skinny", "sqlalchemy": "sqlalchemy", "alembic": "alembic"}
+
+
 def required_modules(spec: MLPipeline) -> dict[str, str]:
     """module -> distribution of what this spec's local training run imports."""
     needed = dict(_TABLE_MODULES)
@@ -158,6 +173,8 @@ def required_modules(spec: MLPipeline) -> dict[str, str]:
     for source in spec.data.sources:
         scheme = source.uri.split("://", 1)[0] if "://" in source.uri else "file"
         needed.update(_SCHEME_MODULES.get(scheme, {}))
+    if spec.registry is not None:  # the register and champion steps' MLflow client
+        needed.update(_REGISTRY_MODULES)
     return needed
 
 
@@ -171,8 +188,15 @@ def _check_packages(validated: ValidatedSpec) -> None:
         raise LocalRunError(
             spec=validated.path,
             problem=f"a local run needs {', '.join(missing)}, not installed here",
-            hint="pip install 'specops[run]'",
+            hint=f"pip install 'specops[{','.join(_extras(missing))}]'",
         )
+
+
+def _extras(missing: list[str]) -> list[str]:
+    """The extras of pyproject.toml that install these distributions."""
+    registry = set(_REGISTRY_MODULES.values())
+    extras = ["run"] if any(dist not in registry for dist in missing) else []
+    return extras + (["registry"] if registry.intersection(missing) else [])
 
 
 def _has(module: str) -> bool:

@@ -22,7 +22,10 @@ POLICIES = FIXTURES / "policies"
 KEYS = sorted(POLICY_RULES)
 # Policies whose fixtures need a platform of their own (under platform.yaml's policies, every
 # other fixture would have to satisfy them too).
-OWN_PLATFORM = {"champion_gate": FIXTURES / "champion-platform.yaml"}
+OWN_PLATFORM = {
+    "champion_gate": FIXTURES / "champion-platform.yaml",
+    "registry_required": FIXTURES / "registry-platform.yaml",
+}
 
 
 def _platform(key: str) -> Path:
@@ -45,6 +48,7 @@ def test_policy_codes_are_stable() -> None:
         "gpu_limits": "POL007",
         "owners_required": "POL008",
         "champion_gate": "POL009",
+        "registry_required": "POL010",
     }
 
 

@@ -61,7 +61,7 @@ PIPELINE_NAMES = frozenset(
         "explain_model", "check_metric", "check_reported_metric", "ingest_source",
         "check_latency", "profile_data", "publish_model", "split_data", "train_model",
         "train_custom", "validate_data", "score_batch", "write_predictions", "batch_scoring",
-        "compare_with_champion",
+        "compare_with_champion", "register_model", "registered_champion",
     }
 )  # fmt: skip
 

@@ -13,7 +13,8 @@ from pydantic import Field, field_validator, model_validator
 
 from compiler.model.batch import Batch
 from compiler.model.names import FITS_INT64, INT64_MAX, at_most
-from compiler.model.strict import Strict as Strict  # re-exported: other models derive from it
+from compiler.model.registry import Registry
+from compiler.model.strict import Strict as Strict  # re-exported: every model's base
 from compiler.model.types import (
     AcceleratorType,
     Cron,
@@ -506,3 +507,8 @@ class MLPipeline(Strict):
     monitoring: Monitoring = Monitoring()
     schedule: Schedule = Schedule()
     ci: Ci = Ci()
+    registry: Registry | None = Field(
+        default=None,
+        description="A model registry every published version is registered in, and whose "
+        "aliases promotion moves (MLflow). Omitted: none.",
+    )

@@ -19,6 +19,7 @@ from compiler.api import validate_spec
 from compiler.diagnostics import Diagnostic, JsonPath, format_json_path, has_errors
 from compiler.errors import UsageError
 from compiler.loader import LoadedSpec
+from compiler.model.registry import Registry
 from compiler.plan import Plan, build_plan
 from compiler.platform.defaults import DEFAULTS_BOOK, ROOT, defaults_layers, to_data
 from compiler.platform.load import LoadedPlatform, load_platform
@@ -139,7 +140,11 @@ def explain(options: ExplainOptions) -> ExplainResult:
         assert env is not None  # _split_environment checked the name
         view, layers, book = _environment_view(plan, environment), env.layers, ENVIRONMENT_BOOK
     path = _concrete(view, steps, options.path)
-    chosen_by = None if in_defaults or environment else _chosen_by(plan, validated.loaded, path)
+    chosen_by = None
+    if not (in_defaults or environment):
+        chosen_by = _chosen_by(plan, validated.loaded, path) or _registry_chosen_by(
+            plan, validated.loaded, platform, path
+        )
     champion = None if in_defaults or environment else _champion(plan, validated.loaded, path)
     explanation = Explanation(
         validated.path,
@@ -195,7 +200,44 @@ def _spec_view(plan: Plan) -> dict[str, Any]:
         columns[column.name] = {"drop": steps is None, **settings}
     given = view["data"]["preprocessing"]["columns"]
     view["data"]["preprocessing"]["columns"] = {**given, **columns}  # given: non-features too
+    if plan.registry is not None:  # what the pipeline and promotion use, defaults filled in
+        token = plan.registry.token
+        view["registry"].update(
+            tracking_uri=plan.registry.tracking_uri,
+            model_name=plan.registry.model_name,
+            token=None if token is None else token.model_dump(mode="json"),
+            ci_token_secret=plan.registry.ci_token_secret,
+        )
     return view
+
+
+# A registry field the spec leaves out: the setting that fills it in (compiler.plan.registry_plan).
+_REGISTRY_FILLED_BY = {
+    "tracking_uri": ("defaults", "registry_tracking_uri"),
+    "token": ("defaults", "registry_token"),
+    "ci_token_secret": ("defaults", "registry_token_secret"),
+}
+
+
+def _registry_chosen_by(
+    plan: Plan, loaded: LoadedSpec, platform: LoadedPlatform | None, path: JsonPath
+) -> str | None:
+    """Where an omitted registry field's effective value comes from."""
+    registry = plan.spec.registry
+    if registry is None or len(path) < 2 or path[0] != "registry":
+        return None
+    field = str(path[1])
+    if field not in Registry.model_fields or getattr(registry, field) is not None:
+        return None
+    if field == "model_name":
+        return f"metadata.name ({loaded.locate(('metadata', 'name'))})"
+    setting = _REGISTRY_FILLED_BY.get(field)
+    if setting is None:
+        return None
+    shown = "$." + ".".join(setting)
+    if platform is not None and value_at(platform.loaded.data, setting) is not MISSING:
+        return f"the platform's {shown} ({platform.locate(setting)})"
+    return f"specops' built-in {shown}"
 
 
 def _chosen_by(plan: Plan, loaded: LoadedSpec, path: JsonPath) -> str | None:

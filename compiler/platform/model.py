@@ -267,6 +267,7 @@ class Policies(Strict):
     gpu_limits: GpuLimits | None = None
     owners_required: OwnersRequired | None = None
     champion_gate: ChampionGateRequired | None = None
+    registry_required: Policy | None = None
 
 
 class Platform(Strict):

@@ -379,6 +379,20 @@ def champion_gate(config: ChampionGateRequired, ctx: Context) -> Iterator[Findin
                 )
 
 
+@policy("POL010", "registry_required", "every model version is registered in a model registry")
+def registry_required(config: Policy, ctx: Context) -> Iterator[Finding]:
+    if ctx.spec.registry is not None:
+        return
+    for env in ctx.resolution.environments:
+        yield Finding(
+            f"environment {env.name!r} serves a model no registry records",
+            ctx.loaded.locate(("deploy", "environments", env.index, "name")),
+            env.name,
+            "add registry: {kind: mlflow} to the spec (the platform's "
+            "defaults.registry_tracking_uri gives its tracking URI)",
+        )
+
+
 def platform_diagnostics(
     platform: LoadedPlatform, spec: MLPipeline, loaded: LoadedSpec
 ) -> list[Diagnostic]:

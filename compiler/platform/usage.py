@@ -19,6 +19,7 @@ from jinja2 import nodes
 from pydantic import BaseModel
 
 from compiler.diagnostics import JsonPath
+from compiler.model.registry import RegistryPlan
 from compiler.model.spec import MLPipeline
 from compiler.plan import Plan, Provenance, ResolvedEnvironment
 
@@ -43,6 +44,13 @@ PLAN_FIELDS: dict[str, tuple[JsonPath, ...]] = {
     "environments": (("deploy", "environments"),),
     "name": (("metadata", "name"),),
     "identifier": (("metadata", "name"),),
+    "registry": (("registry",),),  # RegistryPlan: spec.registry with the platform's defaults
+}
+# RegistryPlan mirrors spec.registry field by field (each with the platform's default filled in).
+REGISTRY_FIELDS: dict[str, tuple[JsonPath, ...]] = {
+    **{name: (("registry", name),) for name in ("kind", "tracking_uri", "model_name", "token")},
+    "ci_token_secret": (("registry", "ci_token_secret"),),
+    "is_database": (("registry", "tracking_uri"),),
 }
 NOT_FOR_TEMPLATES = frozenset({("apiVersion",), ("kind",)})
 
@@ -141,8 +149,8 @@ def _dataclass_member(tp: type, sym: Sym, name: str, label: str) -> Sym | None:
         hints = typing.get_type_hints(tp)
     except (NameError, TypeError):
         return Sym(UNKNOWN, None, label)
-    mapped = ENV_FIELDS if tp is ResolvedEnvironment else PLAN_FIELDS if tp is Plan else {}
-    paths = mapped.get(name, ())
+    mapped = {ResolvedEnvironment: ENV_FIELDS, Plan: PLAN_FIELDS, RegistryPlan: REGISTRY_FIELDS}
+    paths = mapped.get(tp, {}).get(name, ())
     attr = getattr(tp, name, None)
     if name in hints:
         annotation = hints[name]

@@ -17,6 +17,7 @@ TABLE_PACKAGES = ['pandas==2.2.3', 'pyarrow==18.1.0']
 INGEST_PACKAGES = ['pandas==2.2.3', 'pyarrow==18.1.0']
 TRAIN_PACKAGES = ['pandas==2.2.3', 'pyarrow==18.1.0', 'scikit-learn==1.5.2', 'lightgbm==4.5.0']
 PUBLISH_PACKAGES = ['pandas==2.2.3', 'pyarrow==18.1.0', 'scikit-learn==1.5.2', 'lightgbm==4.5.0', 'fsspec==2024.10.0', 'gcsfs==2024.10.0']
+REGISTER_PACKAGES = ['pandas==2.2.3', 'pyarrow==18.1.0', 'scikit-learn==1.5.2', 'lightgbm==4.5.0', 'mlflow-skinny==3.17.2']
 
 # What the spec says. Each value is a plain literal, checked by specops before rendering.
 PIPELINE_NAME = 'demand-forecast'
@@ -48,6 +49,10 @@ PROVENANCE = {
     'compiler': 'specops 0.1.0',
     'task': 'regression',
 }
+# The model registry (mlflow) each published version is registered in: its tracking URI and
+# the registered model's name. Any token comes from a Kubernetes Secret, never from here.
+REGISTRY_URI = 'https://mlflow.acme.io'
+REGISTERED_MODEL = 'demand-forecast'
 
 
 @dsl.component(base_image=BASE_IMAGE, packages_to_install=INGEST_PACKAGES)
@@ -677,6 +682,103 @@ def publish_model(
     return destination
 
 
+@dsl.component(base_image=BASE_IMAGE, packages_to_install=REGISTER_PACKAGES)
+def register_model(
+    model: Input[Model],
+    metrics: Input[Metrics],
+    published_uri: str,
+    model_version: str,
+    framework: str,
+    tracking_uri: str,
+    model_name: str,
+    params_json: str,
+    data_records: str,
+    provenance: dict,
+    pipeline_run: str,
+    champion: Input[Metrics] = None,
+) -> str:
+    """Register the published model as a new version of the registry's model (MLflow).
+
+    One run in the experiment named after the registered model records the estimator's
+    parameters, the evaluation metrics and the champion gates' results; the model is logged
+    with its library's MLflow flavour (the fitted scikit-learn pipeline, or the xgboost or
+    lightgbm estimator KServe serves) and the whole pipeline as specops/model.joblib, which the
+    champion step scores. The version's tags name the specops model version, where it was
+    published, the data versions and sha256s, the spec and its hash and the code revision.
+    The token, if any, is MLFLOW_TRACKING_TOKEN from a Kubernetes Secret, never a parameter.
+    """
+    import json
+    import math
+    import os
+    import shutil
+    import tempfile
+
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    import joblib
+    import mlflow
+    from mlflow import MlflowClient
+
+    uri, name = tracking_uri, model_name
+    mlflow.set_tracking_uri(uri)
+    client = MlflowClient(uri)
+    experiment = client.get_experiment_by_name(name)
+    if experiment is not None:
+        experiment_id = experiment.experiment_id
+    elif uri.startswith("sqlite:"):  # artifacts beside the database, not in the step's cwd
+        folder = os.path.dirname(uri.removeprefix("sqlite:///"))
+        experiment_id = client.create_experiment(name, artifact_location="file://" + folder + "/artifacts")
+    else:
+        experiment_id = client.create_experiment(name)
+
+    def text(value):
+        return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+    tags = {f"specops.{key}": text(value) for key, value in provenance.items()}
+    for record in json.loads(data_records):
+        for field in ("version", "sha256", "uri", "rows"):
+            if record.get(field) not in (None, ""):
+                tags[f"specops.data.{record['name']}.{field}"] = text(record[field])
+    tags.update({"specops.model_version": model_version, "specops.uri": published_uri,
+                 "specops.framework": framework, "specops.pipeline_run": pipeline_run})
+    if provenance.get("code_revision"):
+        tags["mlflow.source.git.commit"] = provenance["code_revision"]
+    with open(metrics.path, encoding="utf-8") as handle:
+        values = {k: float(v) for k, v in json.load(handle).items()
+                  if isinstance(v, (int, float)) and not isinstance(v, bool) and not math.isnan(v)}
+    gates = []
+    if champion is not None:
+        with open(champion.path, encoding="utf-8") as handle:
+            gates = json.load(handle)["gates"]
+    pipeline = joblib.load(model.path)
+    with mlflow.start_run(experiment_id=experiment_id, run_name=model_version) as run:
+        mlflow.log_params({key: text(value) for key, value in json.loads(params_json).items()})
+        mlflow.log_metrics(values)
+        mlflow.set_tags(tags)
+        for gate in gates:
+            stem = f"champion_{gate['gate']}_{gate['against']}"
+            for field in ("challenger", "champion", "delta"):
+                if gate.get(field) is not None:
+                    mlflow.log_metric(f"{stem}_{field}", gate[field])
+            mlflow.log_metric(f"{stem}_passed", 1.0 if gate["passed"] else 0.0)
+        if gates:
+            mlflow.log_dict({"gates": gates}, "specops/champion_gates.json")
+        if framework == "xgboost":
+            logged = mlflow.xgboost.log_model(pipeline.steps[-1][1], name="model", model_format="ubj")
+        elif framework == "lightgbm":
+            logged = mlflow.lightgbm.log_model(pipeline.steps[-1][1], name="model",
+                                               serialization_format="cloudpickle")
+        else:  # the same trust as model.joblib: a pickle of the fitted pipeline
+            logged = mlflow.sklearn.log_model(pipeline, name="model", serialization_format="cloudpickle")
+        scratch = tempfile.mkdtemp(prefix="register-")
+        shutil.copy(model.path, os.path.join(scratch, "model.joblib"))
+        mlflow.log_artifact(os.path.join(scratch, "model.joblib"), "specops")
+        shutil.rmtree(scratch, ignore_errors=True)
+    registered = mlflow.register_model(logged.model_uri, name, tags=tags)
+    client.set_model_version_tag(name, registered.version, "specops.run_id", run.info.run_id)
+    print(f"registered {name} version {registered.version} ({model_version}, run {run.info.run_id})")
+    return f"models:/{name}/{registered.version}"
+
+
 @dsl.pipeline(name=PIPELINE_NAME, description=DESCRIPTION)
 def demand_forecast(
     data_root: str = "",
@@ -684,6 +786,7 @@ def demand_forecast(
     model_version: str = MODEL_VERSION,
     spec_path: str = SPEC_PATH,
     spec_sha256: str = "",
+    registry_uri: str = REGISTRY_URI,
 ) -> str:
     """Ingest, validate, split, train, evaluate, gate and publish.
 
@@ -691,6 +794,8 @@ def demand_forecast(
     model_root, model_version: the model is published to <model_root>/<model_version>.
     spec_path, spec_sha256: the spec this run trains, recorded in the published metadata.json
     (the release workflow uploads each version with its spec's sha256 as the default).
+    registry_uri: the MLflow tracking URI the version is registered in and the champion read
+    from (a local run gives a store of its own).
     """
     ingest_sales = ingest_source(
         name='sales',
@@ -778,4 +883,22 @@ def demand_forecast(
     ).after(*gates)
     # Publishing is a side effect: never skip it because an earlier run was cached.
     publish.set_caching_options(False)
+    # The registry records the published version; each environment's alias names the one it
+    # serves (the release workflow's promotion jobs move it).
+    register = register_model(
+        model=training.outputs["model"],
+        metrics=metrics,
+        published_uri=publish.output,
+        model_version=model_version,
+        framework='lightgbm',
+        tracking_uri=registry_uri,
+        model_name=REGISTERED_MODEL,
+        params_json=json.dumps(PARAMS, sort_keys=True),
+        data_records=records,
+        provenance=PROVENANCE,
+        pipeline_run=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+    )
+    register.set_caching_options(False)
+    # The registry token, by reference: MLFLOW_TRACKING_TOKEN from a Kubernetes Secret.
+    kubernetes.use_secret_as_env(register, 'mlflow-token', {'token': 'MLFLOW_TRACKING_TOKEN'})
     return publish.output
