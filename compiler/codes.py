@@ -69,6 +69,7 @@ CODES: dict[str, str] = {
     "CHK053": "batch output lies apart from the model storage and the input",
     "CHK054": "a batch input is an absolute URI a scheduled run can read",
     "CHK055": "each environment writes its batch predictions to its own folder",
+    "CHK056": "drift alerts need an environment that serves online",
     "SEC001": "a credential is written into a spec or platform file",
     "PRE001": "preprocessing names an unknown column",
     "PRE002": "preprocessing names the target",

@@ -183,6 +183,9 @@ class ResolvedEnvironment:
     approval_required: bool
     is_last: bool
     serve: bool  # an InferenceService serves it (false: batch-only)
+    # The last environment that serves online: drift monitoring watches its model, and its
+    # PrometheusRule holds the drift alert (a batch-only environment has no rule file).
+    is_last_serving: bool
     batch: Batch | None  # scored on a schedule (resources layered: platform, then spec)
     # Settings only a platform.yaml gives (its environment of the same name). They have
     # defaults, so fields without a default belong above this comment.
@@ -264,6 +267,8 @@ def build_plan(
         defaults = _with_platform_defaults(defaults, platform)
         platform_envs = {e.name: e.extras for e in resolution.environments}
     envs = spec.deploy.environments
+    serving = [index for index, env in enumerate(envs) if env.serve]
+    last_serving = serving[-1] if serving else len(envs) - 1
     resolved = tuple(
         _resolve_environment(
             spec,
@@ -272,6 +277,7 @@ def build_plan(
             envs[index - 1].name if index else None,
             defaults,
             is_last=index == len(envs) - 1,
+            is_last_serving=index == last_serving,
         )
         for index, env in enumerate(envs)
     )
@@ -354,6 +360,7 @@ def _resolve_environment(
     defaults: Defaults,
     *,
     is_last: bool,
+    is_last_serving: bool,
 ) -> ResolvedEnvironment:
     if env.namespace is None or spec.deploy.model_uri is None:
         # validate_spec reports these (CHK018/CHK019); a plan is built from a valid spec only
@@ -373,6 +380,7 @@ def _resolve_environment(
         approval_required=env.approval == "required",
         is_last=is_last,
         serve=env.serve,
+        is_last_serving=is_last_serving,
         batch=env.batch,
     )
 

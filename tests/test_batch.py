@@ -254,3 +254,32 @@ def test_hostile_uris_land_as_literals(tmp_path: Path) -> None:
     assert constants == {"INPUT_URI": hostile, "OUTPUT_URI": batch["output"]["uri"]}
     card = json.loads((out / "model-cards/churn-classifier.json").read_text(encoding="utf-8"))
     assert card["batch"] == ["nightly"]
+
+
+def _with_drift_alert(path: Path) -> dict[str, Any]:
+    spec: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    spec["monitoring"]["alerts"]["drift"] = True
+    return spec
+
+
+def test_drift_is_watched_and_alerted_in_the_last_environment_that_serves(tmp_path: Path) -> None:
+    path = _spec(tmp_path, _nightly())
+    path.write_text(yaml.safe_dump(_with_drift_alert(path), sort_keys=False), encoding="utf-8")
+    out = tmp_path / "out"
+    assert compile_specs(CompileOptions([path], out, ["kubeflow", "serving"])).ok
+    rules = (out / "deploy" / "prod" / "churn-classifier" / "prometheusrule.yaml").read_text()
+    assert "ModelDriftDetected" in rules and 'environment=\\"prod\\"' in rules
+    monitoring = (out / "kubeflow" / "churn-classifier" / "monitoring.py").read_text()
+    assert "ENVIRONMENT = 'prod'" in monitoring
+    assert not (out / "deploy" / "nightly").exists()
+
+
+def test_drift_alerts_need_an_environment_that_serves(tmp_path: Path) -> None:
+    path = _spec(tmp_path)
+    spec = _with_drift_alert(path)
+    spec["deploy"]["environments"] = [_nightly(name=name) for name in ("staging", "prod")]
+    spec["deploy"]["environments"][1]["batch"]["output"]["uri"] += "-prod"
+    spec["deploy"]["environments"][1]["namespace"] = "ml-prod"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    found = [(d.code, d.location.line) for d in _found(path) if d.code == "CHK056"]
+    assert found == [("CHK056", _line_of(path, "drift: true", after="alerts"))]

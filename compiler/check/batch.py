@@ -44,6 +44,20 @@ def batch_environments(spec: MLPipeline, loaded: LoadedSpec) -> Iterator[Diagnos
         if env.batch is not None:
             yield from _batch(spec, loaded, (*where, "batch"), env.name, env.batch)
     yield from _shared_outputs(spec, loaded)
+    yield from _drift_alert_host(spec, loaded)
+
+
+def _drift_alert_host(spec: MLPipeline, loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    """The drift alert sits in the PrometheusRule of the last environment that serves online."""
+    alerts = spec.monitoring.alerts if spec.monitoring else None
+    if alerts is not None and alerts.drift and not any(e.serve for e in spec.deploy.environments):
+        yield error(
+            "CHK056",
+            "monitoring.alerts.drift needs an environment that serves online: every environment "
+            "is batch-only, so no PrometheusRule would hold the drift alert",
+            loaded.locate(("monitoring", "alerts", "drift")),
+            "remove alerts.drift, or serve the model in one environment",
+        )
 
 
 def _batch(
