@@ -27,7 +27,7 @@ from typing import Any
 
 _LOCK = threading.RLock()
 _CAPACITY = 512
-_SPECS: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+_SPECS: OrderedDict[tuple[Any, ...], Any] = OrderedDict()  # key -> ComponentSpec
 # Decorator arguments whose effect kfp derives from the function alone; anything else set
 # (a target image, embedded files, extra functions, a component file to write) runs kfp's code.
 _KEYED: tuple[str, ...] = ("base_image", "packages_to_install", "pip_index_urls")
@@ -149,12 +149,23 @@ def _key(
     try:
         settings = tuple((name, _plain(kwargs.get(name))) for name in _KEYED)
         defaults = (_plain(func.__defaults__), _plain(func.__kwdefaults__))
-        annotations = tuple(func.__annotations__.items())
+        annotations = tuple((name, _annotation(a)) for name, a in func.__annotations__.items())
         hash(annotations)
     except (TypeError, ValueError):
         return None
     digest = hashlib.sha256(span.encode("utf-8", "surrogatepass")).hexdigest()
     return (digest, func.__name__, func.__qualname__, settings, defaults, annotations)
+
+
+def _annotation(annotation: Any) -> Any:
+    """An annotation as kfp reads it. A `NamedTuple(...)` return type is a new class each time
+    the module runs: kfp reads only its name, fields and their types, so those are the key."""
+    fields = getattr(annotation, "_fields", None)
+    if isinstance(annotation, type) and issubclass(annotation, tuple) and type(fields) is tuple:
+        hints = getattr(annotation, "__annotations__", {})
+        types = tuple((field, _annotation(hints.get(field))) for field in fields)
+        return ("NamedTuple", annotation.__name__, types)
+    return annotation
 
 
 def _plain(value: Any) -> Any:
@@ -179,4 +190,5 @@ def _cached(key: tuple[Any, ...], func: Callable[..., Any], build: Callable[[], 
             _SPECS.popitem(last=False)
         return component
     _SPECS.move_to_end(key)
+    # A copy each: every module gets a ComponentSpec of its own, as kfp would have built it.
     return python_component.PythonComponent(component_spec=copy.deepcopy(spec), python_func=func)
