@@ -3,7 +3,8 @@ check-jsonschema, all measured in this run on the same files.
 
     python bench/validate.py [--count 1000] [--repeat 3]
 
-Goals (issue 2): validate <= 3x the bare parse, and faster than check-jsonschema.
+Goals: validate <= 1.5x the bare parse (issue 14; issue 2 asked for 3x), and faster than
+check-jsonschema; validate never imports kfp (tests/test_kubeflow.py asserts that).
 Each command runs as its own process, so each pays its interpreter start-up; the in-process
 ratio (library call vs parse loop) is printed too.
 """
@@ -18,10 +19,12 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's compiler
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from specgen import write_specs
 
 ROOT = Path(__file__).resolve().parents[1]
+
 BARE_PARSE = (
     "import sys, yaml\n"
     "for p in sys.argv[1:]:\n"
@@ -33,7 +36,7 @@ def best_of(repeat: int, command: list[str], ok_codes: tuple[int, ...] = (0,)) -
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
-        proc = subprocess.run(command, capture_output=True, text=True, check=False)
+        proc = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
         times.append(time.perf_counter() - start)
         if proc.returncode not in ok_codes:
             raise SystemExit(
@@ -87,7 +90,7 @@ def main() -> None:
     print(f"{args.count} specs, best of {args.repeat}")
     print(f"(a) bare CSafeLoader parse      {parse:7.3f} s")
     print(
-        f"(b) specops validate            {ours:7.3f} s   (b)/(a) = {ours / parse:.2f}  goal <= 3"
+        f"(b) specops validate            {ours:7.3f} s   (b)/(a) = {ours / parse:.2f}  goal <= 1.5"
     )
     if other is not None:
         print(

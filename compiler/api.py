@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from compiler.check import run_checks
 from compiler.check.secrets import spec_secrets
@@ -22,19 +22,12 @@ from compiler.platform.policies import platform_diagnostics
 from compiler.platform.resolve import fill_omitted
 from compiler.progress import NO_PROGRESS, Progress
 from compiler.registry import registry_diagnostics
-from compiler.render import RenderedFile, Renderer
 from compiler.sources import Discovery, check_spec_path, discover_all, display_path, read_source
-from compiler.targets import builtin_templates, discover_targets, select_targets
-from compiler.verify import VerifyContext, verify_files
-from compiler.write import (
-    Scope,
-    WritePlan,
-    apply_to_disk,
-    output_session,
-    plan_writes,
-    stale_report,
-    unified_diff,
-)
+
+if TYPE_CHECKING:  # the compile stages load these when a compile runs: validate never does
+    from compiler.render import RenderedFile
+    from compiler.targets import Target
+    from compiler.write import WritePlan
 
 Mode = Literal["write", "check", "diff"]
 
@@ -206,6 +199,10 @@ def compile_specs(options: CompileOptions) -> CompileResult:
     Raises UsageError for bad options and OutputConflictError when writing would touch files
     specops does not own; a spec or verification problem is returned as diagnostics.
     """
+    from compiler.render import Renderer
+    from compiler.targets import discover_targets, select_targets
+    from compiler.verify import VerifyContext, verify_files
+
     validated = validate(options.paths, options.platform, options.progress)
     _refuse_platform_files(validated)
     if not validated.ok:
@@ -240,6 +237,16 @@ def compile_specs(options: CompileOptions) -> CompileResult:
     if has_errors(diagnostics):
         return result
     _check_unique_paths(files)  # a second guard: targets could still collide on a path
+    _write(options, validated, targets, result)
+    return result
+
+
+def _write(
+    options: CompileOptions, validated: ValidateResult, targets: list[Target], result: CompileResult
+) -> None:
+    """Plan the writes of the rendered files into the output folder, and apply, check or diff."""
+    from compiler.write import Scope, output_session, plan_writes
+
     scope = Scope(
         frozenset(t.name for t in targets),
         frozenset(s.path for s in validated.specs),
@@ -247,9 +254,8 @@ def compile_specs(options: CompileOptions) -> CompileResult:
     )
     paths = [s.path for s in validated.specs]
     with output_session(options.out_dir, options.mode == "write", paths):
-        result.write_plan = plan_writes(options.out_dir, files, scope)
+        result.write_plan = plan_writes(options.out_dir, result.files, scope)
         _apply(result, result.write_plan, options.mode)
-    return result
 
 
 def _refuse_platform_files(validated: ValidateResult) -> None:
@@ -269,6 +275,8 @@ def template_diagnostic(exc: TemplateError) -> Diagnostic:
 
 def layered_template_dirs(given: list[Path], platform: LoadedPlatform | None) -> list[Path]:
     """Highest priority first: --templates directories, the platform's, then the built-in one."""
+    from compiler.targets import builtin_templates
+
     from_platform = platform.template_dirs if platform is not None else []
     return [*given, *from_platform, builtin_templates()]
 
@@ -286,6 +294,8 @@ def _check_unique_paths(files: list[RenderedFile]) -> None:
 
 
 def _apply(result: CompileResult, plan: WritePlan, mode: Mode) -> None:
+    from compiler.write import apply_to_disk, stale_report, unified_diff
+
     if mode == "write":
         apply_to_disk(plan)
     elif mode == "check":

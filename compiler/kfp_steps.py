@@ -2,7 +2,8 @@
 
 kfp's own `Compiler` does the work, exactly as `kfp dsl compile` would, but without a Python
 process per spec: the module runs in a fresh namespace whose source is registered with
-`linecache`, because kfp reads each lightweight component's source with `inspect.getsource`.
+`linecache`, because kfp reads each lightweight component's source with `inspect.getsource`
+(once per distinct component in a run: `compiler.kfp_reuse`).
 kfp is imported lazily, so `specops validate` never pays for it.
 """
 
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from compiler.diagnostics import Diagnostic, Location, error, warning
+from compiler.kfp_reuse import reusing_components
 from compiler.post import post_step
 
 if TYPE_CHECKING:
@@ -52,7 +54,9 @@ def load_module(source: str, filename: str) -> dict[str, Any]:
     module.__file__ = pseudo
     sys.modules[module.__name__] = module
     try:
-        exec(compile(source, pseudo, "exec", dont_inherit=True), module.__dict__)
+        code = compile(source, pseudo, "exec", dont_inherit=True)
+        with reusing_components(source, pseudo):
+            exec(code, module.__dict__)
     except SyntaxError as exc:
         raise PipelineModuleError(f"SyntaxError: {exc.msg}", exc.lineno or 0) from exc
     except Exception as exc:  # whatever the module raises is reported, located

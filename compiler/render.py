@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -69,6 +70,7 @@ class Renderer:
         )
         self.env.filters.update(FILTERS)
         self._digests: dict[str, str] = {}
+        self._conditions: dict[str, Callable[..., Any]] = {}
 
     def render(
         self, plan: Plan, targets: list[Target]
@@ -94,7 +96,9 @@ class Renderer:
         instances = list(plan.environments) if output.per == "environment" else [None]
         if output.when is None:
             return instances
-        condition = self.env.compile_expression(output.when)
+        condition = self._conditions.get(output.when)
+        if condition is None:  # compiled once per run: the same `when:` serves every spec
+            condition = self._conditions[output.when] = self.env.compile_expression(output.when)
         return [e for e in instances if condition(**self._context(plan, e))]
 
     @staticmethod

@@ -26,12 +26,12 @@ import yaml
 
 from compiler.diagnostics import Diagnostic, has_errors
 from compiler.errors import SpecopsError, UsageError
-from compiler.render import RenderedFile
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # rendering is loaded when a run renders: validate never imports Jinja
     from compiler.api import ValidatedSpec
     from compiler.model.spec import MLPipeline
     from compiler.platform import LoadedPlatform
+    from compiler.render import RenderedFile
 
 FAILURE_MARK = "specops-failure: "
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")

@@ -36,6 +36,9 @@ if TYPE_CHECKING:
     from compiler.render import RenderedFile
 
 _TIMEOUT_SECONDS = 300
+# libyaml where it is installed: the pure-Python loader is ten times slower on the same result.
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_UNPARSED: Any = object()  # a file whose YAML did not parse
 _GITLAB_ARGS = ("--data-transform", "gitlab-ci", "--regex-variant", "nonunicode")
 Route = tuple[str | int, ...]
 
@@ -43,9 +46,10 @@ Route = tuple[str | int, ...]
 @batch_verifier("github-workflow")
 def verify_github_workflows(files: list[RenderedFile], context: VerifyContext) -> list[Diagnostic]:
     """Schema errors (CI001) and `${{ }}` inside `run:` (CI004) for GitHub workflow files."""
-    files = _parseable(files)
-    problems = [d for file in files for d in expressions_in_run(file)]
-    return problems + _check_jsonschema(files, context, "vendor.github-workflows", ())
+    parsed = _parsed(files)
+    problems = [d for file, document in parsed for d in expressions_in_run(file, document)]
+    kept = [file for file, _ in parsed]
+    return problems + _check_jsonschema(kept, context, "vendor.github-workflows", ())
 
 
 @batch_verifier("gitlab-ci")
@@ -76,13 +80,15 @@ def verify_zizmor(files: list[RenderedFile], context: VerifyContext) -> list[Dia
 # --- our own structural rule ------------------------------------------------------------------
 
 
-def expressions_in_run(file: RenderedFile) -> list[Diagnostic]:
+def expressions_in_run(file: RenderedFile, document: Any = _UNPARSED) -> list[Diagnostic]:
     """A `${{ }}` inside `run:` is expanded into the script before the shell sees it; values must
-    arrive through `env:` instead. YAML that does not parse is the `yaml` verifier's to report."""
-    try:
-        document = yaml.safe_load(file.content)
-    except yaml.YAMLError:
-        return []
+    arrive through `env:` instead. YAML that does not parse is the `yaml` verifier's to report.
+    `document` is the file already parsed, if it was."""
+    if document is _UNPARSED:
+        try:
+            document = yaml.load(file.content, Loader=_LOADER)
+        except yaml.YAMLError:
+            return []
     jobs = document.get("jobs") if isinstance(document, dict) else None
     problems = []
     for route in _run_routes(jobs if isinstance(jobs, dict) else {}):
@@ -222,15 +228,20 @@ def _zizmor_problem(
 
 def _parseable(files: list[RenderedFile]) -> list[RenderedFile]:
     """Leave out files that do not parse and that the `yaml` verifier already reports."""
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return [file for file, _ in _parsed(files)]
+
+
+def _parsed(files: list[RenderedFile]) -> list[tuple[RenderedFile, Any]]:
+    """The files `_parseable` keeps, each with its document (`_UNPARSED` if it does not parse)."""
     kept = []
     for file in files:
         try:
-            yaml.load(file.content, Loader=loader)
+            document = yaml.load(file.content, Loader=_LOADER)
         except yaml.YAMLError:
             if "yaml" in file.verify:
                 continue
-        kept.append(file)
+            document = _UNPARSED
+        kept.append((file, document))
     return kept
 
 
@@ -279,7 +290,7 @@ def _tool_failed(tool: str, files: list[RenderedFile], reason: str) -> Diagnosti
 def _position(content: str, route: Route) -> tuple[int, int]:
     """1-based line and column of the key (or item) at `route`, or of the deepest part found."""
     try:
-        node: yaml.Node | None = yaml.compose(content, Loader=yaml.SafeLoader)
+        node: yaml.Node | None = yaml.compose(content, Loader=_LOADER)
     except yaml.YAMLError:
         return 0, 0
     mark = node
