@@ -11,6 +11,7 @@ from compiler.check.secrets import spec_secrets
 from compiler.credentials import scrub
 from compiler.diagnostics import Diagnostic, Location, error, has_errors
 from compiler.errors import TemplateError, UsageError
+from compiler.facts_record import record_facts
 from compiler.install_source import running_install_source
 from compiler.loader import LoadedSpec, load
 from compiler.model import MLPipeline, build_model
@@ -27,6 +28,7 @@ from compiler.targets import builtin_templates, discover_targets, select_targets
 from compiler.verify import VerifyContext, verify_files
 from compiler.write import (
     Scope,
+    SpecState,
     WritePlan,
     apply_to_disk,
     output_session,
@@ -215,12 +217,16 @@ def compile_specs(options: CompileOptions) -> CompileResult:
         return CompileResult([*validated.diagnostics, template_diagnostic(exc)])
     renderer = Renderer(template_dirs)
     files: list[RenderedFile] = []
+    planned: dict[str, SpecState] = {}  # every spec's facts, whichever targets render files
     diagnostics = list(validated.diagnostics)
     options.progress.stage("render", len(validated.specs))
     for item in validated.specs:
         assert item.spec is not None and item.loaded is not None  # validated.ok
         plan: Plan = build_plan(item.spec, item.loaded, platform=validated.platform)
         rendered, problems = renderer.render(plan, targets)
+        planned[plan.provenance.spec_path] = SpecState(
+            plan.provenance.spec_sha256, record_facts(plan)
+        )
         files.extend(rendered)
         diagnostics.extend(problems)
         options.progress.advance(item.path)
@@ -245,7 +251,7 @@ def compile_specs(options: CompileOptions) -> CompileResult:
     )
     paths = [s.path for s in validated.specs]
     with output_session(options.out_dir, options.mode == "write", paths):
-        result.write_plan = plan_writes(options.out_dir, files, scope)
+        result.write_plan = plan_writes(options.out_dir, files, scope, planned)
         _apply(result, result.write_plan, options.mode)
     return result
 
