@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from compiler import cli
-from compiler.manifest import MANIFEST_PATH
+from compiler.manifest import MANIFEST_PATH, MAX_SPECS
 from compiler.summary_facts import MAX_VALUE_CHARS, bounded
 from tests.conftest import REPO
 from tests.test_summary import CHURN, EDITS, _commit, _edit, _git, _second_spec
@@ -290,3 +290,15 @@ def test_a_long_allowed_list_round_trips_through_the_folder(
     assert len(texts) == 1 and texts[0].startswith("column plan allowed [basic")
     assert "(sha256 " in texts[0]
     assert from_folder["specs"] == from_git["specs"]
+
+
+def test_a_manifest_with_too_many_specs_is_refused(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document = _manifest(repo)
+    record = {"sha256": document["specs"][CHURN]["sha256"]}
+    document["specs"] |= {f"specs/s{n}.yaml": record for n in range(MAX_SPECS)}
+    _write_manifest(repo, document)
+    code, out, err = _run(capsys, "--base", "out")
+    assert code == 1 and out == ""
+    assert f"Dictionary should have at most {MAX_SPECS} items" in err and "(at $.specs)" in err
