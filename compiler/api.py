@@ -27,7 +27,7 @@ from compiler.sources import Discovery, check_spec_path, discover_all, display_p
 if TYPE_CHECKING:  # the compile stages load these when a compile runs: validate never does
     from compiler.render import RenderedFile
     from compiler.targets import Target
-    from compiler.write import WritePlan
+    from compiler.write import SpecState, WritePlan
 
 Mode = Literal["write", "check", "diff"]
 
@@ -199,9 +199,11 @@ def compile_specs(options: CompileOptions) -> CompileResult:
     Raises UsageError for bad options and OutputConflictError when writing would touch files
     specops does not own; a spec or verification problem is returned as diagnostics.
     """
+    from compiler.facts_record import record_facts
     from compiler.render import Renderer
     from compiler.targets import discover_targets, select_targets
     from compiler.verify import VerifyContext, verify_files
+    from compiler.write import SpecState
 
     validated = validate(options.paths, options.platform, options.progress)
     _refuse_platform_files(validated)
@@ -214,12 +216,16 @@ def compile_specs(options: CompileOptions) -> CompileResult:
         return CompileResult([*validated.diagnostics, template_diagnostic(exc)])
     renderer = Renderer(template_dirs)
     files: list[RenderedFile] = []
+    planned: dict[str, SpecState] = {}  # every spec's facts, whichever targets render files
     diagnostics = list(validated.diagnostics)
     options.progress.stage("render", len(validated.specs))
     for item in validated.specs:
         assert item.spec is not None and item.loaded is not None  # validated.ok
         plan: Plan = build_plan(item.spec, item.loaded, platform=validated.platform)
         rendered, problems = renderer.render(plan, targets)
+        planned[plan.provenance.spec_path] = SpecState(
+            plan.provenance.spec_sha256, record_facts(plan)
+        )
         files.extend(rendered)
         diagnostics.extend(problems)
         options.progress.advance(item.path)
@@ -237,12 +243,16 @@ def compile_specs(options: CompileOptions) -> CompileResult:
     if has_errors(diagnostics):
         return result
     _check_unique_paths(files)  # a second guard: targets could still collide on a path
-    _write(options, validated, targets, result)
+    _write(options, validated, targets, result, planned)
     return result
 
 
 def _write(
-    options: CompileOptions, validated: ValidateResult, targets: list[Target], result: CompileResult
+    options: CompileOptions,
+    validated: ValidateResult,
+    targets: list[Target],
+    result: CompileResult,
+    planned: dict[str, SpecState],
 ) -> None:
     """Plan the writes of the rendered files into the output folder, and apply, check or diff."""
     from compiler.write import Scope, output_session, plan_writes
@@ -254,7 +264,7 @@ def _write(
     )
     paths = [s.path for s in validated.specs]
     with output_session(options.out_dir, options.mode == "write", paths):
-        result.write_plan = plan_writes(options.out_dir, result.files, scope)
+        result.write_plan = plan_writes(options.out_dir, result.files, scope, planned)
         _apply(result, result.write_plan, options.mode)
 
 

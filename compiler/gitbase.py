@@ -66,12 +66,6 @@ def resolve_base(ref: str, cwd: Path | None = None) -> tuple[str, Path]:
     """The commit `ref` names and the repository's top folder. Raises UsageError when `ref`
     is not a plausible ref or names no commit."""
     where = cwd or Path.cwd()
-    if (Path(ref) / ".specops" / "manifest.json").is_file():
-        raise UsageError(
-            problem=f"--base {ref!r} is an output folder, not a git ref",
-            hint="the output folder's manifest records hashes, not the specs: pass the git ref "
-            "it was committed at, e.g. --base origin/main",
-        )
     if not _REF.fullmatch(ref) or ".." in ref:
         raise UsageError(
             problem=f"--base {ref!r} is not a git ref",

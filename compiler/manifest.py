@@ -8,7 +8,9 @@ link on the way. Anything else stops the run with the manifest's file, line and 
 Provenance by hash lives here and nowhere in the generated files: `specs` records each spec's
 path and the sha256 of the spec file the folder was last compiled from, and each entry of
 `files` the spec, its sha256, the target and the template (with its sha256) that produced it.
-Format 1 (no `format`, no `specs`) is still read; the next compile rewrites it as format 2.
+Format 3 adds to each spec its plan's facts (`facts`, compiler.facts_record), the base a
+`diff --summary --base DIR` compares with. Formats 1 (no `format`, no `specs`) and 2 (no
+`facts`) are still read; the next compile rewrites them as format 3.
 """
 
 from __future__ import annotations
@@ -25,12 +27,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from compiler.diagnostics import JsonPath, format_json_path
 from compiler.errors import SpecopsError
+from compiler.facts_record import FactsRecord, duplicate_in
+from compiler.json_locate import line_column, position
 
 SPECOPS_DIR = ".specops"
 MANIFEST_PATH = f"{SPECOPS_DIR}/manifest.json"
 MAX_DOCUMENT_BYTES = 64 * 1024 * 1024  # far above any real manifest; stops a planted giant file
 MAX_PATH_CHARS = 1024
-MANIFEST_FORMAT = 2  # the format this specops writes; it reads 1 and 2
+MANIFEST_FORMAT = 3  # the format this specops writes; it reads 1 to 3
+MAX_SPECS = 10_000  # specs in one output folder: far above any real one
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\\]")
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
@@ -59,8 +64,29 @@ class SpecRecord(BaseModel):
     sha256: Sha256
 
 
+class SpecFactsRecord(BaseModel):
+    """Format 3: a spec's hash and the facts of its plan at the latest compile (absent only for
+    a spec kept from a format 2 manifest that no compile since has planned)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    sha256: Sha256
+    facts: FactsRecord | None = None
+
+
 class ManifestDocument(BaseModel):
-    """Format 2, what specops writes."""
+    """Format 3, what specops writes."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    format: Literal[3]
+    generator: Text = ""
+    specs: Annotated[dict[SpecPath, SpecFactsRecord], Field(max_length=MAX_SPECS)]
+    files: dict[str, ManifestEntry]
+
+
+class ManifestDocument2(BaseModel):
+    """Format 2: each spec's hash, no facts."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
@@ -81,11 +107,13 @@ class LegacyManifestDocument(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class Manifest:
-    """A validated manifest: owned files by path and spec hashes by spec path."""
+    """A validated manifest: owned files by path, spec hashes and plan facts by spec path."""
 
     files: dict[str, ManifestEntry] = field(default_factory=dict)
     specs: dict[str, str] = field(default_factory=dict)
     raw: bytes | None = None  # None: there is no manifest
+    format: int = MANIFEST_FORMAT
+    facts: dict[str, FactsRecord] = field(default_factory=dict)  # format 3 only
 
 
 class ManifestError(SpecopsError):
@@ -201,19 +229,9 @@ def _kind(value: object) -> str:
 
 
 def locate(text: str, json_path: JsonPath) -> tuple[int, int]:
-    """The 1-based line and column of the deepest key of `json_path` found in `text`."""
-    start, found = 0, -1
-    for item in json_path:
-        if isinstance(item, int):
-            continue
-        match = re.compile(re.escape(json.dumps(item)) + r"\s*:").search(text, start)
-        if match is None:
-            break
-        start = found = match.start()
-    if found < 0:
-        return 0, 0
-    line = text.count("\n", 0, found) + 1
-    return line, found - (text.rfind("\n", 0, found) + 1) + 1
+    """The 1-based line and column of the deepest part of `json_path` found in `text`."""
+    found = position(text, json_path)
+    return (0, 0) if found is None else line_column(text, found)
 
 
 def validation_error(exc: ValidationError, raw: bytes, shown: str) -> ManifestError:
@@ -236,7 +254,7 @@ def read_manifest(out_dir: Path) -> tuple[dict[str, ManifestEntry], bytes | None
 
 
 def read_manifest_document(out_dir: Path) -> Manifest:
-    """The validated manifest of `out_dir` (an empty one when there is none), either format.
+    """The validated manifest of `out_dir` (an empty one when there is none), any format.
 
     Raises ManifestError when the manifest is malformed, of a format this specops does not
     read, names a path outside `out_dir`, or lists a file of a spec that `specs` does not.
@@ -247,16 +265,11 @@ def read_manifest_document(out_dir: Path) -> Manifest:
     shown = str(out_dir / MANIFEST_PATH)
     value = parse_document(raw, shown)
     try:
-        if "format" not in value:
-            legacy = LegacyManifestDocument.model_validate(value)
-            files, specs = dict(legacy.files), _legacy_specs(legacy.files)
-        else:
-            _check_format(value["format"], raw, shown)
-            document = ManifestDocument.model_validate(value)
-            files = dict(document.files)
-            specs = {path: record.sha256 for path, record in document.specs.items()}
+        manifest = _validated(value, raw, shown)
     except ValidationError as exc:
         raise validation_error(exc, raw, shown) from exc
+    _check_facts(manifest.facts, raw, shown)
+    files, specs = manifest.files, manifest.specs
     for path, entry in files.items():
         check_entry_path(out_dir, path, raw, shown, ("files", path))
         if entry.spec not in specs:
@@ -266,7 +279,30 @@ def read_manifest_document(out_dir: Path) -> Manifest:
                 ("files", path, "spec"),
                 f"the spec {entry.spec!r} is not listed in $.specs",
             )
-    return Manifest(files, specs, raw)
+    return manifest
+
+
+def _validated(value: dict[str, Any], raw: bytes, shown: str) -> Manifest:
+    """The manifest of whichever format `value` says. Raises ValidationError."""
+    if "format" not in value:
+        legacy = LegacyManifestDocument.model_validate(value)
+        return Manifest(dict(legacy.files), _legacy_specs(legacy.files), raw, 1)
+    _check_format(value["format"], raw, shown)
+    if type(value["format"]) is int and value["format"] == 2:
+        older = ManifestDocument2.model_validate(value)
+        specs = {path: record.sha256 for path, record in older.specs.items()}
+        return Manifest(dict(older.files), specs, raw, 2)
+    document = ManifestDocument.model_validate(value)
+    facts = {p: r.facts for p, r in document.specs.items() if r.facts is not None}
+    specs = {path: record.sha256 for path, record in document.specs.items()}
+    return Manifest(dict(document.files), specs, raw, 3, facts)
+
+
+def _check_facts(facts: dict[str, FactsRecord], raw: bytes, shown: str) -> None:
+    for path, record in facts.items():
+        if (found := duplicate_in(record)) is not None:
+            where, problem = found
+            raise _located(raw, shown, ("specs", path, "facts", *where), problem)
 
 
 def _legacy_specs(files: dict[str, ManifestEntry]) -> dict[str, str]:

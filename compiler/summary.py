@@ -1,8 +1,9 @@
 """`specops diff --summary`: what a change means, per spec and environment.
 
-Both sides are resolved plans (`build_plan` with the platform file of that side), never text:
-the head from the working tree, the base from a git ref read with `git show`'s plumbing
-(compiler.gitbase). Specs are matched by `metadata.name`, so moving a file is not a new spec.
+Both sides are the facts of resolved plans (`build_plan` with the platform file of that side),
+never text: the head from the working tree, the base from a git ref or from the facts an output
+folder's latest compile recorded (compiler.summary_base). Specs are matched by `metadata.name`,
+so moving a file is not a new spec.
 """
 
 from __future__ import annotations
@@ -11,18 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from compiler.check.secrets import spec_secrets
 from compiler.diagnostics import Diagnostic
-from compiler.errors import SpecopsError
-from compiler.gitbase import BaseTree, read_base
-from compiler.loader import load
-from compiler.model import build_model
-from compiler.model.build import validate_as
-from compiler.plan import Plan, build_plan
-from compiler.platform import LoadedPlatform, Platform
-from compiler.platform.resolve import fill_omitted
-from compiler.sources import SourceFile
-from compiler.summary_facts import Fact, env_facts, spec_facts
+from compiler.plan import build_plan
+from compiler.summary_base import read_base_side
+from compiler.summary_facts import Fact, PlanFacts, plan_facts
 
 SpecStatus = Literal["new", "removed", "changed", "unchanged"]
 EnvStatus = Literal["new", "removed", "changed"]
@@ -57,9 +50,11 @@ class SpecSummary:
 @dataclass
 class Summary:
     base: str
-    commit: str
+    commit: str | None  # None: the base is an output folder
     specs: list[SpecSummary] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+
+    folder: str | None = None  # the output folder the base was read from
 
     @property
     def changed(self) -> bool:
@@ -151,60 +146,62 @@ def compare_facts(before: dict[str, Fact], after: dict[str, Fact]) -> list[Chang
 # --- specs and environments ------------------------------------------------------------------
 
 
-def _new_environment(plan: Plan, name: str) -> EnvironmentSummary:
-    facts = env_facts(next(e for e in plan.environments if e.name == name))
-    shown = [facts[k] for k in ("model_version", "namespace", "replicas", "canary", "approval")]
+def _new_environment(facts: dict[str, Fact], name: str) -> EnvironmentSummary:
+    keys = ("model_version", "namespace", "replicas", "canary", "approval")
+    shown = [facts[k] for k in keys if k in facts]
     text = ", ".join(f"{f.label} {f.value}" for f in shown if f.value not in (None, "none"))
     return EnvironmentSummary(
         name, "new", (Change("environment", f"new environment: {text}", None, text),)
     )
 
 
-def compare_plans(base: Plan, head: Plan) -> SpecSummary:
+def _environments(base: PlanFacts, head: PlanFacts) -> list[EnvironmentSummary]:
+    old, new = base.environments, head.environments
+    environments: list[EnvironmentSummary] = []
+    for name, facts in new.items():
+        if name not in old:
+            environments.append(_new_environment(facts, name))
+        elif found := compare_facts(old[name], facts):
+            environments.append(EnvironmentSummary(name, "changed", tuple(found)))
+    for name, facts in old.items():
+        if name not in new:
+            version = _value(facts.get("model_version"))
+            gone = Change("environment", "environment removed", version, None)
+            environments.append(EnvironmentSummary(name, "removed", (gone,)))
+    return environments
+
+
+def compare_plans(base: PlanFacts, head: PlanFacts) -> SpecSummary:
     """What changes in one spec from `base` to `head`."""
-    old = {e.name: e for e in base.environments}
-    new = {e.name: e for e in head.environments}
-    changes = compare_facts(spec_facts(base), spec_facts(head))
+    old, new = base.environments, head.environments
+    changes = compare_facts(base.spec, head.spec)
     if [n for n in new if n in old] == [n for n in old if n in new]:
         # only environments added or removed: their own lines say so
         changes = [c for c in changes if c.key != "deploy.environments"]
-    if base.provenance.spec_path != head.provenance.spec_path:
-        moved = (base.provenance.spec_path, head.provenance.spec_path)
+    if base.spec_path != head.spec_path:
+        moved = (base.spec_path, head.spec_path)
         changes.insert(0, Change("path", f"file moved {moved[0]} → {moved[1]}", *moved))
-    environments: list[EnvironmentSummary] = []
-    for env in head.environments:
-        if env.name not in old:
-            environments.append(_new_environment(head, env.name))
-            continue
-        found = compare_facts(env_facts(old[env.name]), env_facts(env))
-        if found:
-            environments.append(EnvironmentSummary(env.name, "changed", tuple(found)))
-    for env in base.environments:
-        if env.name not in new:
-            gone = Change("environment", "environment removed", env.model_version, None)
-            environments.append(EnvironmentSummary(env.name, "removed", (gone,)))
+    environments = _environments(base, head)
     status: SpecStatus = "changed" if changes or environments else "unchanged"
     return SpecSummary(
-        head.name, head.provenance.spec_path, status, tuple(changes), tuple(environments),
-        base.provenance.spec_path,
-    )  # fmt: skip
+        head.name, head.spec_path, status, tuple(changes), tuple(environments), base.spec_path
+    )
 
 
-def _added(head: Plan, note: str | None = None) -> SpecSummary:
-    envs = ", ".join(e.name for e in head.environments)
-    text = f"new spec: {head.spec.model.framework} {head.spec.model.task}, environments {envs}"
-    change = Change("spec", text, None, head.name)
-    return SpecSummary(head.name, head.provenance.spec_path, "new", (change,), note=note)
+def _added(head: PlanFacts, note: str | None = None) -> SpecSummary:
+    envs = ", ".join(head.environments)
+    kind = " ".join(_value(head.spec.get(k)) or "?" for k in ("model.framework", "model.task"))
+    change = Change("spec", f"new spec: {kind}, environments {envs}", None, head.name)
+    return SpecSummary(head.name, head.spec_path, "new", (change,), note=note)
 
 
-def _removed(base: Plan) -> SpecSummary:
+def _removed(base: PlanFacts) -> SpecSummary:
     change = Change("spec", "spec removed", base.name, None)
-    path = base.provenance.spec_path
-    return SpecSummary(base.name, path, "removed", (change,), base_path=path)
+    return SpecSummary(base.name, base.spec_path, "removed", (change,), base_path=base.spec_path)
 
 
 def summarize_plans(
-    base: dict[str, Plan], head: dict[str, Plan], broken: dict[str, str] | None = None
+    base: dict[str, PlanFacts], head: dict[str, PlanFacts], broken: dict[str, str] | None = None
 ) -> list[SpecSummary]:
     """One summary per spec name on either side, sorted by name. `broken` names the base specs
     that exist but do not resolve, and why."""
@@ -222,81 +219,26 @@ def summarize_plans(
     return result
 
 
-# --- reading both sides ----------------------------------------------------------------------
-
-
-def _base_platform(tree: BaseTree) -> LoadedPlatform | None:
-    if tree.platform is None:
-        return None
-    loaded, _ = load(tree.platform)
-    platform, _ = validate_as(loaded, Platform) if loaded is not None else (None, [])
-    if loaded is None or platform is None:
-        tree.notes.append(f"{tree.platform.path!r} at the base does not validate: ignored")
-        return None
-    return LoadedPlatform(platform, loaded)
-
-
-def _base_plan(source: SourceFile, platform: LoadedPlatform | None) -> Plan | str:
-    """The base spec's plan, or why there is none. The base's own checks are not run: the
-    summary reads what it said, the head is what must be valid."""
-    loaded, _ = load(source)
-    if loaded is None:
-        return "does not load"
-    if spec_secrets(loaded)[1]:  # a PR comment would repeat it to everyone who reads it
-        return "holds a credential (SEC001), which specops does not print"
-    spec, _ = build_model(loaded)
-    if spec is None:
-        return "does not validate"
-    try:
-        return build_plan(fill_omitted(platform, spec, loaded), loaded, platform=platform)
-    except (ValueError, KeyError, SpecopsError):
-        return "cannot be resolved"
-
-
-def _raw_name(source: SourceFile) -> str | None:
-    loaded, _ = load(source)
-    metadata = loaded.data.get("metadata") if loaded is not None else None
-    name = metadata.get("name") if isinstance(metadata, dict) else None
-    return name if isinstance(name, str) else None
-
-
-def base_plans(tree: BaseTree) -> tuple[dict[str, Plan], dict[str, str]]:
-    """The plans of the base's specs by name, and why the others have none (by name)."""
-    platform = _base_platform(tree)
-    plans: dict[str, Plan] = {}
-    broken: dict[str, str] = {}
-    for source in tree.specs:
-        plan = _base_plan(source, platform)
-        if isinstance(plan, Plan):
-            plans.setdefault(plan.name, plan)
-            continue
-        name = _raw_name(source)
-        if name is None:
-            tree.notes.append(f"{source.path!r} at the base {plan} and has no name: skipped")
-        else:
-            broken.setdefault(name, plan)
-    return plans, broken
-
-
 def summarize(options: SummaryOptions) -> SummaryResult:
-    """Validate the head, read the base at its ref and compare their plans.
+    """Validate the head, read the base (a git ref or an output folder) and compare their plans.
 
-    Raises UsageError for a bad ref or path; an invalid head comes back as diagnostics.
+    Raises UsageError for a bad ref or path or a folder with no facts, ManifestError for a
+    malformed manifest; an invalid head comes back as diagnostics.
     """
     from compiler.api import validate  # the api module imports the whole pipeline
 
     validated = validate(options.paths, options.platform)
     if not validated.ok:
         return SummaryResult(validated.diagnostics, spec_count=len(validated.specs))
-    head: dict[str, Plan] = {}
+    head: dict[str, PlanFacts] = {}
     for item in validated.specs:
         assert item.spec is not None and item.loaded is not None  # validated.ok
         plan = build_plan(item.spec, item.loaded, platform=validated.platform)
-        head[plan.name] = plan
-    tree = read_base(options.base, options.paths, options.platform)
-    base, broken = base_plans(tree)
-    for name, why in sorted(broken.items()):
+        head[plan.name] = plan_facts(plan)
+    side = read_base_side(options.base, options.paths, options.platform)
+    for name, why in sorted(side.broken.items()):
         if name not in head:
-            tree.notes.append(f"spec {name!r} is gone; its base version {why}")
-    summary = Summary(options.base, tree.commit, summarize_plans(base, head, broken), tree.notes)
+            side.notes.append(f"spec {name!r} is gone; its base version {why}")
+    specs = summarize_plans(side.plans, head, side.broken)
+    summary = Summary(options.base, side.commit, specs, side.notes, side.folder)
     return SummaryResult(validated.diagnostics, summary, len(validated.specs))

@@ -7,7 +7,9 @@ one parameter, one gate) share a group, so a new or removed one reads as one lin
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -225,3 +227,65 @@ def env_facts(env: ResolvedEnvironment) -> dict[str, Fact]:
         Fact("kfp_host", "Kubeflow host", env.kfp_host),
     ]
     return {f.key: f for f in facts}
+
+
+# --- what a summary compares: a plan's facts, bounded and printable -------------------------
+
+# Shown as a visible escape instead of itself: control characters, line breaks and bidirectional
+# overrides would forge or hide text in a pull request comment ("Trojan Source").
+INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
+MAX_KEY_CHARS = 256
+MAX_LABEL_CHARS = 512
+MAX_VALUE_CHARS = 1024
+
+
+def bounded(value: str, limit: int) -> str:
+    """`value` with invisible characters escaped and, over `limit` characters, cut and tagged
+    with the digest of the whole: two long values that differ still read as different."""
+    shown = INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", value)
+    if len(shown) <= limit:
+        return shown
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{shown[: limit - 40]}… (sha256 {digest})"
+
+
+def bounded_fact(fact: Fact) -> Fact:
+    """The fact as a summary shows it and an output folder records it."""
+    group = None if fact.group is None else bounded(fact.group, MAX_KEY_CHARS)
+    return Fact(
+        bounded(fact.key, MAX_KEY_CHARS),
+        bounded(fact.label, MAX_LABEL_CHARS),
+        None if fact.value is None else bounded(fact.value, MAX_VALUE_CHARS),
+        bounded(fact.unit, MAX_LABEL_CHARS),
+        group,
+        bounded(fact.group_label, MAX_LABEL_CHARS),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PlanFacts:
+    """Everything `diff --summary` compares of one plan: a pure function of the plan, so a
+    compile can record it in the output folder (whatever targets it renders) and a later
+    summary can compare with it as a base."""
+
+    name: str
+    spec_path: str
+    spec: dict[str, Fact]
+    environments: dict[str, dict[str, Fact]]  # in promotion order
+
+
+def _bounded_facts(facts: dict[str, Fact]) -> dict[str, Fact]:
+    found: dict[str, Fact] = {}
+    for fact in map(bounded_fact, facts.values()):
+        found.setdefault(fact.key, fact)
+    return found
+
+
+def plan_facts(plan: Plan) -> PlanFacts:
+    """The facts of `plan` as a summary compares them."""
+    return PlanFacts(
+        plan.name,
+        plan.provenance.spec_path,
+        _bounded_facts(spec_facts(plan)),
+        {env.name: _bounded_facts(env_facts(env)) for env in plan.environments},
+    )

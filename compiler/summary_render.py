@@ -51,10 +51,7 @@ def _spec_lines(spec: SpecSummary) -> list[str]:
 
 def to_markdown_summary(summary: Summary) -> str:
     """The summary as Markdown: one section per changed spec, unchanged ones listed at the end."""
-    lines = [
-        f"### specops: what this change does (base {_md(summary.base)} at {summary.commit[:12]})",
-        "",
-    ]
+    lines = [f"### specops: what this change does ({_base_title(summary)})", ""]
     changed = [s for s in summary.specs if s.status != "unchanged"]
     unchanged = [s for s in summary.specs if s.status == "unchanged"]
     if not changed:
@@ -65,6 +62,12 @@ def to_markdown_summary(summary: Summary) -> str:
         lines += ["Unchanged: " + ", ".join(_md(s.name) for s in unchanged), ""]
     lines += [f"- note: {_md(note)}" for note in summary.notes]
     return _capped("\n".join(lines).rstrip("\n") + "\n")
+
+
+def _base_title(summary: Summary) -> str:
+    if summary.folder is not None:
+        return f"base: the output folder {_md(summary.folder)}"
+    return f"base {_md(summary.base)} at {(summary.commit or '')[:12]}"
 
 
 def _capped(text: str) -> str:
@@ -96,11 +99,17 @@ def _spec(spec: SpecSummary) -> dict[str, Any]:
     }
 
 
+def _json_base(summary: Summary) -> dict[str, str | None]:
+    if summary.folder is not None:
+        return {"folder": summary.folder}
+    return {"ref": summary.base, "commit": summary.commit}
+
+
 def to_json_summary(summary: Summary) -> str:
     """The summary as a JSON document (stable key order, one trailing newline)."""
     document = {
         "schema_version": SCHEMA_VERSION,
-        "base": {"ref": summary.base, "commit": summary.commit},
+        "base": _json_base(summary),
         "changed": summary.changed,
         "specs": [_spec(s) for s in summary.specs],
         "notes": summary.notes,

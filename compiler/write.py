@@ -12,7 +12,7 @@ import contextlib
 import difflib
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -20,10 +20,12 @@ from compiler import commit, safefs
 from compiler._version import __version__
 from compiler.commit import JOURNAL_PATH, Commit, Prune, output_lock, read_journal, recover
 from compiler.errors import OutputConflictError, SpecopsError, UsageError
+from compiler.facts_record import FactsRecord, dump_facts
 from compiler.manifest import (
     MANIFEST_FORMAT,
     MANIFEST_PATH,
     SPECOPS_DIR,
+    Manifest,
     ManifestEntry,
     path_problem,
     read_manifest,
@@ -43,13 +45,22 @@ class Scope:
     spec_dirs: tuple[str, ...] = ()
 
     def covers(self, entry: ManifestEntry) -> bool:
-        if entry.target not in self.targets:
-            return False
-        if entry.spec in self.specs:
+        return entry.target in self.targets and self.covers_spec(entry.spec)
+
+    def covers_spec(self, spec: str) -> bool:
+        """Whether this run compiles `spec`, or would have had it still been there."""
+        if spec in self.specs:
             return True
-        return any(
-            entry.spec.startswith(d.rstrip("/") + "/") or d in ("", ".") for d in self.spec_dirs
-        )
+        return any(spec.startswith(d.rstrip("/") + "/") or d in ("", ".") for d in self.spec_dirs)
+
+
+@dataclass(frozen=True, slots=True)
+class SpecState:
+    """What the manifest records of a spec: its file's sha256 and its plan's facts (None only
+    for a spec kept from a format 2 manifest that this run did not plan)."""
+
+    sha256: str
+    facts: FactsRecord | None = None
 
 
 @dataclass
@@ -61,7 +72,7 @@ class WritePlan:
     prune: list[str] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
     manifest: dict[str, ManifestEntry] = field(default_factory=dict)
-    specs: dict[str, str] = field(default_factory=dict)  # spec path -> sha256, for the manifest
+    specs: dict[str, SpecState] = field(default_factory=dict)  # by spec path, for the manifest
     manifest_bytes: bytes = b""
     old_manifest_bytes: bytes | None = None
     inconsistent: list[str] = field(default_factory=list)  # what a crashed run left behind
@@ -88,8 +99,16 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def plan_writes(out_dir: Path, files: list[RenderedFile], scope: Scope) -> WritePlan:
-    """Compare wanted files with the disk; raises nothing, conflicts are listed in the plan."""
+def plan_writes(
+    out_dir: Path,
+    files: list[RenderedFile],
+    scope: Scope,
+    planned: Mapping[str, SpecState] | None = None,
+) -> WritePlan:
+    """Compare wanted files with the disk; raises nothing, conflicts are listed in the plan.
+
+    `planned` holds, by spec path, every spec this run planned (whatever targets it renders):
+    the manifest records their facts even when a target subset writes none of their files."""
     old = read_manifest_document(out_dir)
     owned = old.files
     plan = WritePlan(out_dir, old_manifest_bytes=old.raw)
@@ -106,7 +125,11 @@ def plan_writes(out_dir: Path, files: list[RenderedFile], scope: Scope) -> Write
             _classify_prune(plan, path, entry)
         elif not scope.covers(entry) and _hash_differs(out_dir, path, entry):
             plan.inconsistent.append(f"{path}: its hash does not match {MANIFEST_PATH}")
-    plan.specs = _spec_hashes(plan.manifest, old.specs, files)
+    plan.specs = _spec_states(plan.manifest, old, files, planned or {})
+    for path, digest in old.specs.items():  # a spec this run does not answer for keeps its record
+        if path not in plan.specs and not scope.covers_spec(path):
+            plan.specs[path] = SpecState(digest, old.facts.get(path))
+    plan.specs = dict(sorted(plan.specs.items()))
     plan.manifest_bytes = _manifest_bytes(plan.manifest, plan.specs)
     _find_leftovers(plan, {*owned, *(f.path for f in files)})
     return plan
@@ -185,25 +208,39 @@ def _classify_prune(plan: WritePlan, path: str, entry: ManifestEntry) -> None:
         plan.prune_sha256[path] = entry.sha256
 
 
-def _spec_hashes(
-    manifest: dict[str, ManifestEntry], old: dict[str, str], files: list[RenderedFile]
-) -> dict[str, str]:
-    """Each spec the manifest lists a file of, with its hash at the latest compile that wrote
-    one: this run's for the specs it rendered, the old manifest's for the others."""
-    hashes = {f.spec_path: f.spec_sha256 for f in files}
+def _spec_states(
+    manifest: dict[str, ManifestEntry],
+    old: Manifest,
+    files: list[RenderedFile],
+    planned: Mapping[str, SpecState],
+) -> dict[str, SpecState]:
+    """Each spec this run planned, and each other spec the manifest lists a file of, with its
+    hash and facts at the latest compile that planned it."""
+    states = dict(planned)
+    for file in files:
+        known = old.facts.get(file.spec_path)
+        states.setdefault(file.spec_path, SpecState(file.spec_sha256, known))
     for entry in manifest.values():
-        hashes.setdefault(entry.spec, old.get(entry.spec, entry.spec_sha256))
-    return {spec: hashes[spec] for spec in sorted({e.spec for e in manifest.values()})}
+        if entry.spec not in states:
+            digest = old.specs.get(entry.spec, entry.spec_sha256)
+            states[entry.spec] = SpecState(digest, old.facts.get(entry.spec))
+    return states
 
 
-def _manifest_bytes(manifest: dict[str, ManifestEntry], specs: dict[str, str]) -> bytes:
+def _spec_json(state: SpecState) -> dict[str, object]:
+    if state.facts is None:
+        return {"sha256": state.sha256}
+    return {"sha256": state.sha256, "facts": dump_facts(state.facts)}
+
+
+def _manifest_bytes(manifest: dict[str, ManifestEntry], specs: dict[str, SpecState]) -> bytes:
     document = {
         "format": MANIFEST_FORMAT,
         "generator": f"specops {__version__}",
-        "specs": {path: {"sha256": digest} for path, digest in sorted(specs.items())},
+        "specs": {path: _spec_json(state) for path, state in specs.items()},
         "files": {p: e.model_dump() for p, e in sorted(manifest.items())},
     }
-    return (json.dumps(document, indent=2) + "\n").encode()  # the spec hashes before the files
+    return (json.dumps(document, indent=2) + "\n").encode()  # the specs before the files
 
 
 # --- sinks -----------------------------------------------------------------------------------

@@ -194,11 +194,15 @@ def test_the_manifest_records_each_specs_new_sha256(work: Path) -> None:
     _edit(work, CHURN, "threshold: 0.2,", "threshold: 0.25,")
     manifest = _manifest(work)
     digest = hashlib.sha256((work / CHURN).read_bytes()).hexdigest()
-    assert manifest["format"] == 2
+    assert manifest["format"] == 3
     specs = manifest["specs"]
     assert isinstance(specs, dict)
-    assert specs[CHURN] == {"sha256": digest}
-    assert specs[DEMAND] == {"sha256": hashlib.sha256((work / DEMAND).read_bytes()).hexdigest()}
+    assert specs[CHURN]["sha256"] == digest
+    assert specs[DEMAND]["sha256"] == hashlib.sha256((work / DEMAND).read_bytes()).hexdigest()
+    drift = [f for f in specs[CHURN]["facts"]["spec"] if f["key"] == "monitoring.drift.threshold"]
+    assert drift == [
+        {"key": "monitoring.drift.threshold", "label": "drift threshold", "value": "0.25"}
+    ]
     files = manifest["files"]
     assert isinstance(files, dict)
     churn = [entry for entry in files.values() if entry["spec"] == CHURN]
@@ -386,7 +390,7 @@ def test_publishing_refuses_a_spec_hash_that_is_not_one(work: Path) -> None:
         )
 
 
-# --- the manifest: format 2 holds the hashes; format 1 is still read, hostile ones refused ----
+# --- the manifest: format 3 holds hashes and facts; 1 and 2 are still read, hostile ones refused
 
 
 def _write_manifest(work: Path, document: dict[str, Any]) -> None:
@@ -399,13 +403,25 @@ def _refusal(work: Path) -> ManifestError:
     return caught.value
 
 
-def test_a_format_1_manifest_is_read_and_rewritten_as_format_2(work: Path) -> None:
+def test_a_format_1_manifest_is_read_and_rewritten_as_format_3(work: Path) -> None:
     current = _manifest(work)
     _write_manifest(work, {"generator": "specops 0.1.0", "files": current["files"]})
     legacy = read_manifest_document(work / "out")
     assert legacy.specs == {path: record["sha256"] for path, record in current["specs"].items()}
+    assert legacy.format == 1 and legacy.facts == {}
     stale = compile_specs(CompileOptions([Path("specs")], Path("out"), mode="check")).stale
     assert stale == [f"stale:   {MANIFEST_PATH}"]  # every file is current; only the format is old
+    _compile()
+    assert _manifest(work) == current
+
+
+def test_a_format_2_manifest_is_read_and_rewritten_as_format_3(work: Path) -> None:
+    current = _manifest(work)
+    hashes = {path: {"sha256": record["sha256"]} for path, record in current["specs"].items()}
+    _write_manifest(work, {**current, "format": 2, "specs": hashes})
+    older = read_manifest_document(work / "out")
+    assert older.format == 2 and older.facts == {}
+    assert older.specs == {path: record["sha256"] for path, record in hashes.items()}
     _compile()
     assert _manifest(work) == current
 
@@ -422,10 +438,10 @@ def test_a_file_of_a_spec_the_manifest_does_not_list_is_refused(work: Path) -> N
 
 
 def test_a_newer_manifest_format_is_refused_with_what_to_do(work: Path) -> None:
-    _write_manifest(work, {**_manifest(work), "format": 3})
+    _write_manifest(work, {**_manifest(work), "format": 4})
     error = _refusal(work)
     assert error.message.endswith(
-        "not a specops manifest: format 3 is newer than this specops reads (1 to 2) (at $.format)"
+        "not a specops manifest: format 4 is newer than this specops reads (1 to 3) (at $.format)"
     )
     assert error.hint is not None and "upgrade specops" in error.hint
 
@@ -433,14 +449,14 @@ def test_a_newer_manifest_format_is_refused_with_what_to_do(work: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "problem"),
     [
-        ({"format": "2"}, "Input should be 2 (at $.format)"),
-        ({"format": 1}, "Input should be 2 (at $.format)"),
+        ({"format": "2"}, "Input should be 3 (at $.format)"),
+        ({"format": 1}, "Input should be 3 (at $.format)"),
         ({"specs": []}, "Input should be a valid dictionary (at $.specs)"),
         ({"specs": {CHURN: {"sha256": "../x"}}}, "String should match pattern"),
         ({"specs": {CHURN: {"sha256": "0" * 64, "delete": True}}}, "Extra inputs are not"),
     ],
 )
-def test_a_malformed_format_2_manifest_is_refused_where_it_is_wrong(
+def test_a_malformed_format_3_manifest_is_refused_where_it_is_wrong(
     work: Path, change: dict[str, Any], problem: str
 ) -> None:
     _write_manifest(work, {**_manifest(work), **change})

@@ -314,14 +314,6 @@ def test_a_bad_base_is_a_usage_error(
     assert not (repo / "pwned").exists()
 
 
-def test_an_output_folder_as_base_says_to_pass_its_ref(
-    repo: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert cli.run(["compile", "--target", "model-card", "--out", "out", "specs"]) == 0
-    _, err = _summary(capsys, "--base", "out", "specs", code=2)
-    assert "is an output folder, not a git ref" in err and "--base origin/main" in err
-
-
 def test_a_base_spec_holding_a_credential_is_not_printed(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

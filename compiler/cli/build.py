@@ -157,7 +157,11 @@ SummaryOpt = Annotated[
 BaseOpt = Annotated[
     str | None,
     typer.Option(
-        "--base", metavar="REF", help="With --summary: the git ref to compare with (default HEAD)."
+        "--base",
+        metavar="BASE",
+        help="With --summary: what to compare with, a git REF (default HEAD) or an output DIR "
+        "that a compile wrote (it holds .specops/manifest.json), e.g. --base origin/main or "
+        "--base build/.",
     ),
 ]
 SummaryFormatOpt = Annotated[
@@ -180,7 +184,8 @@ def diff(
     format: SummaryFormatOpt = None,
 ) -> None:
     """Show, as a unified diff, what `compile` would change in the output directory; with
-    --summary, what the change means, from the resolved plans of --base and the working tree."""
+    --summary, what the change means, from the resolved plans of --base (a git ref or an output
+    folder) and the working tree."""
     if summary:
         _summary(paths, base or "HEAD", format or SummaryFormat.md, platform)
         return

@@ -1,0 +1,304 @@
+"""`specops diff --summary --base DIR`: the base is the plan facts a compile recorded in the
+output folder's manifest, an untrusted file validated as strictly as the rest of it."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from compiler import cli
+from compiler.manifest import MANIFEST_PATH, MAX_SPECS
+from compiler.summary_facts import MAX_VALUE_CHARS, bounded
+from tests.conftest import REPO
+from tests.test_summary import CHURN, EDITS, _commit, _edit, _git, _second_spec
+
+ENTRY = f"$.specs[{CHURN!r}].facts"
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The churn spec and its data committed, compiled into `out` (model card only), as cwd."""
+    (tmp_path / "specs" / "data").mkdir(parents=True)
+    shutil.copy(REPO / CHURN, tmp_path / CHURN)
+    shutil.copy(REPO / "specs/data/churn.csv", tmp_path / "specs/data/churn.csv")
+    _git(tmp_path, "init", "-q", "-b", "main")
+    monkeypatch.chdir(tmp_path)
+    _compile()
+    _commit(tmp_path, "base")
+    return tmp_path
+
+
+def _compile(*targets: str) -> None:
+    chosen = [a for t in targets or ("model-card",) for a in ("--target", t)]
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert cli.run(["compile", *chosen, "--out", "out", "specs"]) == 0
+
+
+def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = cli.run(["diff", "--summary", *args, "specs"])
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    return code, captured.out, captured.err
+
+
+def _json(capsys: pytest.CaptureFixture[str], base: str) -> dict[str, Any]:
+    code, out, err = _run(capsys, "--base", base, "--format", "json")
+    assert code == 0, err
+    document: dict[str, Any] = json.loads(out)
+    return document
+
+
+def _manifest(repo: Path) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((repo / "out" / MANIFEST_PATH).read_bytes())
+    return document
+
+
+def _write_manifest(repo: Path, document: dict[str, Any]) -> None:
+    (repo / "out" / MANIFEST_PATH).write_text(json.dumps(document, indent=2), encoding="utf-8")
+
+
+def test_a_folder_base_reads_as_the_git_ref_it_was_committed_at(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _edit(repo, *EDITS[:13])
+    from_folder, from_git = _json(capsys, "out"), _json(capsys, "HEAD")
+    assert from_folder["base"] == {"folder": "out"}
+    assert set(from_git["base"]) == {"ref", "commit"}
+    assert from_folder["specs"] == from_git["specs"] and from_folder["changed"] is True
+    assert {"key": "canary", "text": "canary 10% → 50%", "before": "10%", "after": "50%"} in (
+        from_folder["specs"][0]["environments"][0]["changes"]
+    )
+    code, folder_md, _ = _run(capsys, "--base", "out")
+    _, git_md, _ = _run(capsys, "--base", "HEAD")
+    assert code == 0
+    assert folder_md.splitlines()[0] == (
+        "### specops: what this change does (base: the output folder out)"
+    )
+    assert folder_md.splitlines()[1:] == git_md.splitlines()[1:]
+
+
+def test_an_unchanged_tree_reads_as_no_change(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = _run(capsys, "--base", "out")
+    assert code == 0 and "No changes: every spec resolves to the same plan as the base." in out
+
+
+def test_specs_added_and_removed_against_a_folder(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _second_spec(repo, "old-model")
+    _compile()
+    (repo / "specs/old-model.yaml").unlink()
+    _second_spec(repo, "new-model")
+    document = _json(capsys, "out")
+    status = {s["name"]: s["status"] for s in document["specs"]}
+    assert status == {"churn-classifier": "unchanged", "new-model": "new", "old-model": "removed"}
+    new = next(s for s in document["specs"] if s["name"] == "new-model")
+    assert (
+        new["changes"][0]["text"] == "new spec: sklearn classification, environments staging, prod"
+    )
+
+
+def test_facts_are_recorded_whichever_targets_are_compiled(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    recorded = _manifest(repo)["specs"][CHURN]["facts"]
+    assert recorded["name"] == "churn-classifier"
+    assert [e["name"] for e in recorded["environments"]] == ["staging", "prod"]
+    _compile("argocd")  # another subset: the same plan, the same facts
+    assert _manifest(repo)["specs"][CHURN]["facts"] == recorded
+    _edit(repo, ("threshold: 0.2", "threshold: 0.3"))
+    _compile("model-card")  # the model card does not show the drift threshold; the facts do
+    keys = {f["key"]: f["value"] for f in _manifest(repo)["specs"][CHURN]["facts"]["spec"]}
+    assert keys["monitoring.drift.threshold"] == "0.3"
+
+
+@pytest.mark.parametrize("fmt", [1, 2])
+def test_an_older_manifest_says_to_recompile_or_pass_a_ref(
+    repo: Path, capsys: pytest.CaptureFixture[str], fmt: int
+) -> None:
+    document = _manifest(repo)
+    if fmt == 1:
+        older = {"generator": "specops 0.1.0", "files": document["files"]}
+    else:
+        hashes = {p: {"sha256": r["sha256"]} for p, r in document["specs"].items()}
+        older = {**document, "format": 2, "specs": hashes}
+    _write_manifest(repo, older)
+    code, out, err = _run(capsys, "--base", "out")
+    assert code == 2 and out == ""
+    assert (
+        "this output folder was compiled by a specops that did not record plan facts "
+        f"(manifest format {fmt}); recompile it or pass a git ref"
+    ) in err
+    assert "--base origin/main" in err
+
+
+def test_a_spec_kept_without_facts_says_which(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document = _manifest(repo)
+    del document["specs"][CHURN]["facts"]  # format 3 allows it: kept from a format 2 manifest
+    _write_manifest(repo, document)
+    code, _, err = _run(capsys, "--base", "out")
+    assert code == 2 and f"did not record plan facts for {CHURN!r}" in err
+
+
+def _tamper(repo: Path, change: Any) -> None:
+    document = _manifest(repo)
+    change(document["specs"][CHURN]["facts"])
+    _write_manifest(repo, document)
+
+
+def _set(path: tuple[Any, ...], value: Any) -> Any:
+    def change(facts: Any) -> None:
+        for item in path[:-1]:
+            facts = facts[item]
+        facts[path[-1]] = value
+
+    return change
+
+
+INVISIBLE = "has a control, line-break or bidirectional character"
+HUGE = "x" * (MAX_VALUE_CHARS + 1)
+TAMPERED = [
+    (_set(("spec", 0, "value"), 5), "Input should be a valid string", ".spec[0].value"),
+    (_set(("spec", 0, "value"), HUGE), "at most 1024 characters", ".spec[0].value"),
+    (_set(("spec", 0, "value"), "a\x1b[31mb"), INVISIBLE, ".spec[0].value"),
+    (_set(("spec", 0, "label"), "gate\u202eevil"), INVISIBLE, ".spec[0].label"),
+    (_set(("spec", 0, "label"), "two\nlines"), INVISIBLE, ".spec[0].label"),
+    (_set(("spec", 1, "unit"), "\u2066"), INVISIBLE, ".spec[1].unit"),
+    (_set(("spec", 0, "key"), "../../etc"), "should match pattern", ".spec[0].key"),
+    (_set(("spec", 0, "evil"), True), "Extra inputs are not permitted", ".spec[0].evil"),
+    (_set(("evil",), 1), "Extra inputs are not permitted", ".evil"),
+    (_set(("name",), "Not A Name"), "should match pattern", ".name"),
+    (_set(("spec",), {"a": 1}), "Input should be a valid list", ".spec"),
+    (
+        _set(("environments", 0, "facts"), [{"key": "a", "label": "", "value": None}] * 201),
+        "at most 200 items",
+        ".environments[0].facts",
+    ),
+    (
+        _set(("environments",), [{"name": f"e{n}", "facts": []} for n in range(101)]),
+        "at most 100 items",
+        ".environments",
+    ),
+    (lambda f: f["spec"].append(dict(f["spec"][3])), "listed twice", ".spec[114].key"),
+    (
+        lambda f: f["environments"].append(dict(f["environments"][0])),
+        "the environment 'staging' is listed twice",
+        ".environments[2].name",
+    ),
+]
+
+
+@pytest.mark.parametrize(("change", "problem", "where"), TAMPERED)
+def test_tampered_facts_are_refused_where_they_are_wrong(
+    repo: Path, capsys: pytest.CaptureFixture[str], change: Any, problem: str, where: str
+) -> None:
+    _tamper(repo, change)
+    code, out, err = _run(capsys, "--base", "out")
+    assert code == 1 and out == ""
+    assert "out/.specops/manifest.json:" in err and "not a specops manifest" in err
+    assert problem in err and f"(at {ENTRY}{where})" in err, err
+    located = re.search(r"manifest\.json:(\d+):(\d+): ", err)
+    assert located is not None, err  # the line and column of the member that is wrong
+    line = (
+        (repo / "out" / MANIFEST_PATH).read_text(encoding="utf-8").splitlines()[int(located[1]) - 1]
+    )
+    assert line[int(located[2]) - 1 :].startswith(json.dumps(where.rsplit(".", 1)[1]) + ":")
+    assert "\x1b" not in err and "\u202e" not in err
+    assert cli.run(["compile", "--target", "model-card", "--out", "out", "specs"]) == 1
+
+
+def test_recorded_values_are_escaped_in_markdown(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hostile = "<img src=x onerror=alert(1)>[x](https://evil.example)"
+
+    def change(facts: Any) -> None:
+        fact = next(f for f in facts["spec"] if f["key"] == "monitoring.drift.threshold")
+        fact["value"] = hostile
+
+    _tamper(repo, change)
+    code, out, _ = _run(capsys, "--base", "out")
+    assert code == 0
+    line = next(x for x in out.splitlines() if "drift threshold" in x)
+    assert not re.search(r"(?<!\\)[<>\[\]()]", line.replace("→", "")), line  # each one escaped
+    assert r"\<img src=x onerror=alert\(1\)\>\[x\]\(https\://evil\.example\)" in line
+
+
+def test_a_hostile_spec_path_in_the_manifest_is_skipped(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document = _manifest(repo)
+    planted = {**document["specs"][CHURN]}
+    planted["facts"] = {**planted["facts"], "name": "planted"}
+    document["specs"]["specs/x[y](z)<b>.yaml"] = planted
+    _write_manifest(repo, document)
+    code, out, _ = _run(capsys, "--base", "out")
+    assert code == 0 and "planted" not in out
+    note = next(x for x in out.splitlines() if x.startswith("- note:"))
+    assert "SPEC004" in note and "<b>" not in note and "](" not in note
+
+
+def test_a_linked_specops_folder_is_refused(
+    repo: Path, tmp_path_factory: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    shutil.move(repo / "out/.specops", elsewhere / ".specops")
+    os.symlink(elsewhere / ".specops", repo / "out/.specops")
+    code, _, err = _run(capsys, "--base", "out")
+    assert code == 1 and "a symbolic link" in err
+
+
+def test_a_folder_without_a_manifest_is_read_as_a_ref(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (repo / "empty").mkdir()
+    code, _, err = _run(capsys, "--base", "empty")
+    assert code == 2 and "--base 'empty' names no commit here" in err
+
+
+def test_long_values_are_recorded_bounded_and_still_differ() -> None:
+    long_a, long_b = "a" * 5000, "a" * 4999 + "b"
+    shown_a, shown_b = bounded(long_a, MAX_VALUE_CHARS), bounded(long_b, MAX_VALUE_CHARS)
+    assert len(shown_a) <= MAX_VALUE_CHARS and shown_a != shown_b
+    assert shown_a.startswith("a" * 900) and "(sha256 " in shown_a
+    assert bounded("tab\there\u202e", 100) == "tab\\u0009here\\u202e"
+
+
+def test_a_long_allowed_list_round_trips_through_the_folder(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plans = "allowed: [basic, pro, enterprise"
+    many = ", ".join(f"plan_{n:04d}" for n in range(300))  # far over the value bound
+    _edit(repo, (plans, f"{plans}, {many}"))
+    _compile()
+    _commit(repo, "a long list")
+    _edit(repo, ("plan_0299", "plan_9999"))
+    from_folder, from_git = _json(capsys, "out"), _json(capsys, "HEAD")
+    texts = [c["text"] for c in from_folder["specs"][0]["changes"]]
+    assert len(texts) == 1 and texts[0].startswith("column plan allowed [basic")
+    assert "(sha256 " in texts[0]
+    assert from_folder["specs"] == from_git["specs"]
+
+
+def test_a_manifest_with_too_many_specs_is_refused(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document = _manifest(repo)
+    record = {"sha256": document["specs"][CHURN]["sha256"]}
+    document["specs"] |= {f"specs/s{n}.yaml": record for n in range(MAX_SPECS)}
+    _write_manifest(repo, document)
+    code, out, err = _run(capsys, "--base", "out")
+    assert code == 1 and out == ""
+    assert f"Dictionary should have at most {MAX_SPECS} items" in err and "(at $.specs)" in err
