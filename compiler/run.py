@@ -6,7 +6,8 @@ them into this environment), they use the packages installed here (`pip install 
 Relative data paths resolve against the spec's folder; the model is published into the run's
 output directory instead of `deploy.model_uri`, and a spec with a registry registers it in a
 sqlite MLflow store there (`registry/mlflow.db`, `pip install 'specops[run,registry]'`) instead
-of its tracking URI. Container (`custom`) steps need a cluster.
+of its tracking URI. Container (`custom`) steps need a cluster. `--batch ENV` runs an
+environment's batch-scoring pipeline instead (compiler.run_batch).
 """
 
 from __future__ import annotations

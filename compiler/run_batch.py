@@ -46,6 +46,7 @@ class BatchRunResult:
     spec: str
     diagnostics: list[Diagnostic]
     env: str = ""
+    model_version: str = ""  # the version the environment pins (the score step checks it)
     out_dir: Path | None = None
     output: str | None = None  # the folder the run wrote, a file:// URI
     failed_task: str | None = None
@@ -81,7 +82,9 @@ def run_batch(options: RunOptions, env_name: str, input_uri: str | None = None) 
     pipeline, diagnostics = compile_kubeflow(
         validated, checked.platform, options.template_dirs, stem, plan
     )
-    result = BatchRunResult(validated.path, [*checked.diagnostics, *diagnostics], env.name, out_dir)
+    result = BatchRunResult(
+        validated.path, [*checked.diagnostics, *diagnostics], env.name, env.model_version, out_dir
+    )
     if pipeline is None or has_errors(diagnostics):
         return result
     write_outputs(out_dir, pipeline)
@@ -158,8 +161,10 @@ def _plain_file(path: Path) -> bool:
 
 
 def _given_input(given: str) -> str:
-    """--input: a local path (made absolute) or a file:// URI."""
+    """--input: a local path (made absolute) or a file:// URI of an absolute path."""
     if given.startswith("file://"):
+        if not given.removeprefix("file://").startswith("/"):
+            raise UsageError(problem=f"--input {given}: a file:// URI names an absolute path")
         return given
     if "://" in given:
         raise UsageError(
@@ -189,10 +194,12 @@ def batch_summary(result: BatchRunResult) -> str:
         folder = Path(result.output.removeprefix("file://"))
         metadata = _metadata(folder / "metadata.json")
         rows, name = metadata.get("rows_out"), metadata.get("file")
-        scored = f"{rows} row(s)" if isinstance(rows, int) else "its input"
-        version = metadata.get("model_version")
-        using = f" with model version {version}" if isinstance(version, str) else ""
-        lines = [f"{result.spec}: environment {result.env!r} scored {scored}{using}"]
+        counted = isinstance(rows, int) and not isinstance(rows, bool)
+        scored = f"{rows} row(s)" if counted else "its input"
+        lines = [
+            f"{result.spec}: environment {result.env!r} scored {scored} "
+            f"with model version {result.model_version}"
+        ]
         if isinstance(name, str) and _PREDICTIONS_FILE.match(name):
             lines.append(f"  predictions: {folder / name}")
         lines.append(f"  metadata:    {folder / 'metadata.json'}")

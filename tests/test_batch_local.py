@@ -245,6 +245,7 @@ def _published(run_dir: Path) -> None:
         (None, 1, "environment 'nightly': no input file to score at {folder}/input.csv"),
         ("missing.csv", 1, "no input file to score at {cwd}/missing.csv"),
         ("gs://bucket/rows.csv", 2, "--input gs://bucket/rows.csv: only a local path"),
+        ("file://rows.csv", 2, "--input file://rows.csv: a file:// URI names an absolute path"),
     ],
 )
 def test_run_batch_checks_its_input_before_any_step(

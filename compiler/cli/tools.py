@@ -33,6 +33,24 @@ def _report(diagnostics: list[Diagnostic], specs: int) -> None:
     console.write_report(text, sys.stderr)
 
 
+BatchOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--batch",
+        metavar="ENV",
+        help="Score in batch as environment ENV, with the model a local run published.",
+    ),
+]
+InputOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--input",
+        metavar="PATH",
+        help="With --batch: the file to score (default: the spec's batch.input.uri).",
+    ),
+]
+
+
 @command(name="run")
 def run_command(
     spec: SpecArg,
@@ -45,22 +63,8 @@ def run_command(
             "--out-dir", metavar="DIR", help="Where the IR, artifacts and published model go."
         ),
     ] = None,
-    batch: Annotated[
-        str | None,
-        typer.Option(
-            "--batch",
-            metavar="ENV",
-            help="Score in batch as environment ENV, with the model a local run published.",
-        ),
-    ] = None,
-    input_uri: Annotated[
-        str | None,
-        typer.Option(
-            "--input",
-            metavar="PATH",
-            help="With --batch: the file to score (default: the spec's batch.input.uri).",
-        ),
-    ] = None,
+    batch: BatchOpt = None,
+    input_uri: InputOpt = None,
     templates: TemplatesOpt = None,
     platform: PlatformOpt = None,
 ) -> None:
