@@ -60,12 +60,13 @@ class BatchRunResult:
 def run_batch(options: RunOptions, env_name: str, input_uri: str | None = None) -> BatchRunResult:
     """Validate the spec, compile environment `env_name`'s batch pipeline and run it locally.
 
-    Raises UsageError for an environment that does not score in batch or a missing --input,
+    Raises UsageError for an environment that does not score in batch or a bad --input,
     LocalRunError when no local training run has published that environment's version yet.
     """
     from compiler.api import validate
 
     check_options(options)
+    given = None if input_uri is None else _given_input(input_uri)
     checked = validate([options.spec], options.platform)
     if not checked.ok or not checked.specs:
         shown = checked.specs[0].path if checked.specs else str(options.spec)
@@ -75,8 +76,7 @@ def run_batch(options: RunOptions, env_name: str, input_uri: str | None = None) 
     plan = local_plan(validated, checked.platform)
     env, batch = batch_environment(validated.path, plan, env_name)
     out_dir = run_dir(options, validated.spec)
-    source = _given_input(input_uri) if input_uri is not None else batch.input.uri
-    arguments = _arguments(validated, options, plan, env, source)
+    arguments = _arguments(validated, options, plan, env, given or batch.input.uri)
     check_packages(validated, {**model_modules(plan.spec), **uri_modules(arguments["input_uri"])})
     stem = f"batch-{env.name}"
     pipeline, diagnostics = compile_kubeflow(
@@ -161,21 +161,23 @@ def _plain_file(path: Path) -> bool:
 
 
 def _given_input(given: str) -> str:
-    """--input: a local path (made absolute) or a file:// URI of an absolute path."""
-    if given.startswith("file://"):
-        if not given.removeprefix("file://").startswith("/"):
-            raise UsageError(problem=f"--input {given}: a file:// URI names an absolute path")
-        return given
-    if "://" in given:
+    """--input: a local path (made absolute) or a file:// URI of an absolute path; it exists."""
+    if "://" in given and not given.startswith("file://"):
         raise UsageError(
             problem=f"--input {given}: only a local path or a file:// URI",
             hint="omit --input to score the spec's batch.input.uri",
         )
-    return str(Path(given).absolute())
+    if given.startswith("file://") and not given.removeprefix("file://").startswith("/"):
+        raise UsageError(problem=f"--input {given}: a file:// URI names an absolute path")
+    path = Path(given.removeprefix("file://")).absolute()
+    if not path.is_file():
+        raise UsageError(problem=f"--input {given}: no such file ({path})")
+    return given if given.startswith("file://") else str(path)
 
 
 def _check_input(spec: str, uri: str, env: str) -> None:
-    """A local input must exist before any step starts (relative: against the spec's folder)."""
+    """A local batch.input.uri must exist before any step starts (relative: against the
+    spec's folder, as the ingest step reads it with data_root)."""
     if "://" in uri and not uri.startswith("file://"):
         return  # gs://, s3://, https://: the ingest step reads it and says what went wrong
     path = Path(uri.removeprefix("file://"))

@@ -243,7 +243,7 @@ def _published(run_dir: Path) -> None:
     ("given", "code", "message"),
     [
         (None, 1, "environment 'nightly': no input file to score at {folder}/input.csv"),
-        ("missing.csv", 1, "no input file to score at {cwd}/missing.csv"),
+        ("missing.csv", 2, "--input missing.csv: no such file ({cwd}/missing.csv)"),
         ("gs://bucket/rows.csv", 2, "--input gs://bucket/rows.csv: only a local path"),
         ("file://rows.csv", 2, "--input file://rows.csv: a file:// URI names an absolute path"),
     ],
