@@ -6,7 +6,8 @@ them into this environment), they use the packages installed here (`pip install 
 Relative data paths resolve against the spec's folder; the model is published into the run's
 output directory instead of `deploy.model_uri`, and a spec with a registry registers it in a
 sqlite MLflow store there (`registry/mlflow.db`, `pip install 'specops[run,registry]'`) instead
-of its tracking URI. Container (`custom`) steps need a cluster.
+of its tracking URI. Container (`custom`) steps need a cluster. `--batch ENV` runs an
+environment's batch-scoring pipeline instead (compiler.run_batch).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from compiler.errors import SpecopsError, UsageError
 if TYPE_CHECKING:  # rendering is loaded when a run renders: validate never imports Jinja
     from compiler.api import ValidatedSpec
     from compiler.model.spec import MLPipeline
+    from compiler.plan import Plan
     from compiler.platform import LoadedPlatform
     from compiler.render import RenderedFile
 
@@ -94,7 +96,7 @@ def run_pipeline(options: RunOptions) -> RunResult:
     """
     from compiler.api import validate
 
-    _check_options(options)
+    check_options(options)
     checked = validate([options.spec], options.platform)
     if not checked.ok or not checked.specs:
         shown = checked.specs[0].path if checked.specs else str(options.spec)
@@ -102,13 +104,13 @@ def run_pipeline(options: RunOptions) -> RunResult:
     validated = checked.specs[0]
     assert validated.spec is not None and validated.loaded is not None  # checked.ok
     _check_runs_locally(validated)
-    _check_packages(validated)
-    out_dir = (options.out_dir or Path(".specops-run") / validated.spec.metadata.name).absolute()
-    pipeline, diagnostics = _compile(validated, checked.platform, options.template_dirs)
+    check_packages(validated, required_modules(validated.spec))
+    out_dir = run_dir(options, validated.spec)
+    pipeline, diagnostics = compile_kubeflow(validated, checked.platform, options.template_dirs)
     result = RunResult(validated.path, [*checked.diagnostics, *diagnostics], out_dir)
     if pipeline is None or has_errors(diagnostics):
         return result
-    _write_outputs(out_dir, pipeline)
+    write_outputs(out_dir, pipeline)
     arguments = {
         "data_root": str(Path(validated.path).absolute().parent),
         "model_root": str(out_dir / "models"),
@@ -131,7 +133,12 @@ def local_registry_uri(out_dir: Path) -> str:
     return "sqlite:///" + str((out_dir / "registry" / "mlflow.db").absolute())
 
 
-def _check_options(options: RunOptions) -> None:
+def run_dir(options: RunOptions, spec: MLPipeline) -> Path:
+    """Where a local run writes: --out-dir, else .specops-run/<spec name>."""
+    return (options.out_dir or Path(".specops-run") / spec.metadata.name).absolute()
+
+
+def check_options(options: RunOptions) -> None:
     if not options.local:
         raise UsageError(
             problem="only local runs are supported (--local)",
@@ -166,24 +173,29 @@ _SCHEME_MODULES = {
 _REGISTRY_MODULES = {"mlflow": "mlflow-skinny", "sqlalchemy": "sqlalchemy", "alembic": "alembic"}
 
 
+def model_modules(spec: MLPipeline) -> dict[str, str]:
+    """module -> distribution of what reading tables and loading this spec's model imports."""
+    return {**_TABLE_MODULES, **_FRAMEWORK_MODULES.get(spec.model.framework, {})}
+
+
+def uri_modules(uri: str) -> dict[str, str]:
+    """module -> distribution of what reading `uri` imports (gs:// and s3:// through fsspec)."""
+    return dict(_SCHEME_MODULES.get(uri.split("://", 1)[0] if "://" in uri else "file", {}))
+
+
 def required_modules(spec: MLPipeline) -> dict[str, str]:
     """module -> distribution of what this spec's local training run imports."""
-    needed = dict(_TABLE_MODULES)
-    needed.update(_FRAMEWORK_MODULES.get(spec.model.framework, {}))
+    needed = model_modules(spec)
     for source in spec.data.sources:
-        scheme = source.uri.split("://", 1)[0] if "://" in source.uri else "file"
-        needed.update(_SCHEME_MODULES.get(scheme, {}))
+        needed.update(uri_modules(source.uri))
     if spec.registry is not None:  # the register and champion steps' MLflow client
         needed.update(_REGISTRY_MODULES)
     return needed
 
 
-def _check_packages(validated: ValidatedSpec) -> None:
+def check_packages(validated: ValidatedSpec, needed: dict[str, str]) -> None:
     """Before any step starts: a step would fail minutes in with ModuleNotFoundError."""
-    assert validated.spec is not None
-    missing = sorted(
-        {dist for module, dist in required_modules(validated.spec).items() if not _has(module)}
-    )
+    missing = sorted({dist for module, dist in needed.items() if not _has(module)})
     if missing:
         raise LocalRunError(
             spec=validated.path,
@@ -206,31 +218,42 @@ def _has(module: str) -> bool:
         return False
 
 
-def _compile(
-    validated: ValidatedSpec, platform: LoadedPlatform | None, template_dirs: list[Path]
-) -> tuple[tuple[RenderedFile, RenderedFile] | None, list[Diagnostic]]:
-    """Render the kubeflow target for this spec; returns (pipeline.py, pipeline.yaml)."""
-    from compiler.api import layered_template_dirs
+def local_plan(validated: ValidatedSpec, platform: LoadedPlatform | None) -> Plan:
+    """The plan `specops compile` renders for this (valid) spec: its effective environments."""
     from compiler.plan import build_plan
+
+    assert validated.spec is not None and validated.loaded is not None
+    return build_plan(validated.spec, validated.loaded, platform=platform)
+
+
+def compile_kubeflow(
+    validated: ValidatedSpec,
+    platform: LoadedPlatform | None,
+    template_dirs: list[Path],
+    stem: str = "pipeline",
+    plan: Plan | None = None,
+) -> tuple[tuple[RenderedFile, RenderedFile] | None, list[Diagnostic]]:
+    """Render the kubeflow target for this spec; returns (<stem>.py, <stem>.yaml), the
+    training pipeline by default, `batch-<env>` for an environment's batch scoring."""
+    from compiler.api import layered_template_dirs
     from compiler.render import Renderer
     from compiler.targets import discover_targets, select_targets
     from compiler.verify import VerifyContext, verify_files
 
-    assert validated.spec is not None and validated.loaded is not None
     dirs = layered_template_dirs(template_dirs, platform)
     targets = select_targets(discover_targets(dirs), ["kubeflow"])
-    plan = build_plan(validated.spec, validated.loaded, platform=platform)
+    plan = plan or local_plan(validated, platform)
     files, diagnostics = Renderer(dirs).render(plan, targets)
     diagnostics.extend(verify_files(files, VerifyContext()))
     by_path = {f.path: f for f in files}
-    base = f"kubeflow/{plan.name}/pipeline"
+    base = f"kubeflow/{plan.name}/{stem}"
     source, ir = by_path.get(f"{base}.py"), by_path.get(f"{base}.yaml")
     if source is None or ir is None:
         return None, diagnostics
     return (source, ir), diagnostics
 
 
-def _write_outputs(out_dir: Path, pipeline: tuple[RenderedFile, RenderedFile]) -> None:
+def write_outputs(out_dir: Path, pipeline: tuple[RenderedFile, RenderedFile]) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     for file in pipeline:
         (out_dir / Path(file.path).name).write_text(file.content, encoding="utf-8")
@@ -322,9 +345,19 @@ def summary(result: RunResult) -> str:
         return "\n".join(lines) + "\n"
     if result.failed_task is None:
         return ""
-    lines = [f"{result.spec}: the local run stopped at step {result.failed_task!r}"]
-    lines += [f"  {failure}" for failure in dict.fromkeys(result.failures)]
-    if any("ModuleNotFoundError" in failure for failure in result.failures):
+    return failure_summary(
+        result.spec,
+        result.failed_task,
+        result.failures,
+        "" if result.published else "nothing was published",
+    )
+
+
+def failure_summary(spec: str, failed_task: str, failures: list[str], last: str) -> str:
+    """The failing step, what it said, and `last`: what the run did not do ("": nothing)."""
+    lines = [f"{spec}: the local run stopped at step {failed_task!r}"]
+    lines += [f"  {failure}" for failure in dict.fromkeys(failures)]
+    if any("ModuleNotFoundError" in failure for failure in failures):
         lines.append("  hint: local runs use this environment's packages; pip install it here")
-    lines.append("  nothing was published" if not result.published else "")
+    lines.append(f"  {last}" if last else "")
     return "\n".join(line for line in lines if line) + "\n"

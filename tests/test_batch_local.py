@@ -1,4 +1,5 @@
-"""Batch scoring for real (kfp.local): train and publish a version, then score a file with it."""
+"""Batch scoring for real (kfp.local): train and publish a version, then score a file with it,
+through the pipeline IR and through `specops run SPEC --local --batch ENV`."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 import yaml
 
 from compiler.api import CompileOptions, compile_specs
+from compiler.cli import run
 from compiler.run import LocalOutcome, RunOptions, RunResult, execute_local, run_pipeline
 
 SPECS = Path(__file__).resolve().parents[1] / "specs"
@@ -139,3 +141,133 @@ def test_input_that_breaks_the_feature_schema_fails_clearly(
     assert any("'support_tickets'" in f and "missing" in f for f in outcome.failures)
     assert any("'monthly_charges'" in f and "type float" in f for f in outcome.failures)
     assert not (tmp_path / "predictions").exists()
+
+
+# --- specops run SPEC --local --batch ENV ------------------------------------------------------
+
+
+def test_run_batch_scores_with_the_locally_published_model(
+    trained: tuple[Path, RunResult, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    spec, training, _ = trained
+    out_dir = Path(str(training.published)).parents[1]  # <out-dir>/models/<version>
+    rows = pd.read_csv(SPECS / "data" / "churn.csv").head(23)[FEATURES]
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    monkeypatch.chdir(tmp_path)  # --input is relative to where the command runs
+    args = [str(spec), "--local", "--batch", "nightly", "--input", "rows.csv"]
+    code = run(["run", *args, "--out-dir", str(out_dir)])
+    out, err = capsys.readouterr()
+    assert code == 0, (out, err)
+    [written] = (out_dir / "predictions" / "nightly").iterdir()  # <UTC time>/
+    predictions = pd.read_csv(written / "predictions.csv")
+    assert list(predictions["customer_id"]) == list(rows["customer_id"])
+    metadata = json.loads((written / "metadata.json").read_text(encoding="utf-8"))
+    assert metadata["input"]["read_from"] == str(tmp_path / "rows.csv")
+    assert metadata["model_uri"] == training.published
+    assert metadata["spec_sha256"] == hashlib.sha256(spec.read_bytes()).hexdigest()
+    assert out == (
+        f"{spec}: environment 'nightly' scored 23 row(s) with model version v12\n"
+        f"  predictions: {written / 'predictions.csv'}\n"
+        f"  metadata:    {written / 'metadata.json'}\n"
+    )
+    assert err.startswith(f"specops run: {spec}: 4 steps with kfp.local (ingest-source, "), err
+    assert (out_dir / "batch-nightly.yaml").is_file() and (out_dir / "batch-nightly.py").is_file()
+    # never the spec's batch.output.uri: a local run does not write to shared storage
+    assert not (spec.parent / "predictions").exists()
+
+
+def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = run(["run", *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize(
+    ("env", "problem"),
+    [
+        ("prod", "--batch prod: environment 'prod' has no batch scoring"),
+        ("nope", "--batch nope: no environment 'nope'"),
+    ],
+)
+def test_run_batch_needs_an_environment_that_scores_in_batch(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], env: str, problem: str
+) -> None:
+    spec = _batch_spec(tmp_path)
+    code, out, err = _cli(capsys, str(spec), "--local", "--batch", env, "--out-dir", str(tmp_path))
+    assert (code, out) == (2, "")
+    assert f"error: {spec}: {problem}\n" in err
+    assert "hint: environments that score in batch: nightly\n" in err
+    assert "Traceback" not in err
+
+
+def test_run_batch_without_a_local_model_says_to_train_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = _batch_spec(tmp_path)
+    run_dir = tmp_path / "run"
+    code, out, err = _cli(
+        capsys, str(spec), "--local", "--batch", "nightly", "--out-dir", str(run_dir)
+    )
+    assert (code, out) == (1, "")
+    assert f"{run_dir / 'models' / 'v12'} holds no locally published model" in err
+    assert f"hint: run `specops run {spec} --local --out-dir {run_dir}` first\n" in err
+    assert "Traceback" not in err and not run_dir.exists()
+
+
+def test_run_batch_refuses_a_linked_model_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = _batch_spec(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for name in ("model.joblib", "metadata.json"):
+        (elsewhere / name).write_text("{}", encoding="utf-8")
+    (tmp_path / "run" / "models").mkdir(parents=True)
+    (tmp_path / "run" / "models" / "v12").symlink_to(elsewhere)
+    args = [str(spec), "--local", "--batch", "nightly", "--out-dir", str(tmp_path / "run")]
+    code, _, err = _cli(capsys, *args)
+    assert code == 1 and "holds no locally published model" in err
+
+
+def _published(run_dir: Path) -> None:
+    """Stand-ins for a published version: enough for the checks made before any step runs."""
+    (run_dir / "models" / "v12").mkdir(parents=True)
+    for name in ("model.joblib", "metadata.json"):
+        (run_dir / "models" / "v12" / name).write_text("{}", encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("given", "code", "message"),
+    [
+        (None, 1, "environment 'nightly': no input file to score at {folder}/input.csv"),
+        ("missing.csv", 2, "--input missing.csv: no such file ({cwd}/missing.csv)"),
+        ("gs://bucket/rows.csv", 2, "--input gs://bucket/rows.csv: only a local path"),
+        ("file://rows.csv", 2, "--input file://rows.csv: a file:// URI names an absolute path"),
+    ],
+)
+def test_run_batch_checks_its_input_before_any_step(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    given: str | None,
+    code: int,
+    message: str,
+) -> None:
+    spec = _batch_spec(tmp_path)  # batch.input.uri: file://<folder>/input.csv, not written
+    _published(tmp_path / "run")
+    args = [str(spec), "--local", "--batch", "nightly", "--out-dir", str(tmp_path / "run")]
+    result = _cli(capsys, *args, *(["--input", given] if given else []))
+    assert result[:2] == (code, "")
+    assert message.format(folder=tmp_path, cwd=Path.cwd()) in result[2]
+    assert not (tmp_path / "run" / "predictions").exists()
+
+
+def test_input_without_batch_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = _batch_spec(tmp_path)
+    code, out, err = _cli(capsys, str(spec), "--local", "--input", "rows.csv")
+    assert (code, out) == (2, "")
+    assert "--input names the file --batch ENV scores" in err

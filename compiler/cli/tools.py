@@ -23,6 +23,7 @@ from compiler.cli.options import (
     platform_file,
 )
 from compiler.diagnostics import Diagnostic
+from compiler.errors import UsageError
 
 
 def _report(diagnostics: list[Diagnostic], specs: int) -> None:
@@ -30,6 +31,24 @@ def _report(diagnostics: list[Diagnostic], specs: int) -> None:
 
     text = REPORTER_BY_NAME["text"].render(diagnostics, specs)
     console.write_report(text, sys.stderr)
+
+
+BatchOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--batch",
+        metavar="ENV",
+        help="Score in batch as environment ENV, with the model a local run published.",
+    ),
+]
+InputOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--input",
+        metavar="PATH",
+        help="With --batch: the file to score (default: the spec's batch.input.uri).",
+    ),
+]
 
 
 @command(name="run")
@@ -44,20 +63,31 @@ def run_command(
             "--out-dir", metavar="DIR", help="Where the IR, artifacts and published model go."
         ),
     ] = None,
+    batch: BatchOpt = None,
+    input_uri: InputOpt = None,
     templates: TemplatesOpt = None,
     platform: PlatformOpt = None,
 ) -> None:
-    """Compile one spec's Kubeflow pipeline and run it: train, gate and publish locally."""
+    """Compile one spec's Kubeflow pipeline and run it: train, gate and publish locally
+    (or, with --batch, score a file with the published model)."""
     from compiler.run import RunOptions, run_pipeline, summary
+    from compiler.run_batch import batch_summary, run_batch
 
     options = RunOptions(spec, local, out_dir, list(templates or []))
     options.echo = console.log_stream(sys.stderr)  # kfp's colours only on a colour terminal
     options.platform = platform_file(platform)
-    result = run_pipeline(options)
-    if result.diagnostics:
-        _report(result.diagnostics, 1)
-    echo(summary(result))
-    raise typer.Exit(0 if result.ok else 1)
+    if batch is None and input_uri is not None:
+        raise UsageError(problem="--input names the file --batch ENV scores: add --batch")
+    if batch is not None:
+        scored = run_batch(options, batch, input_uri)
+        ok, diagnostics, text = scored.ok, scored.diagnostics, batch_summary(scored)
+    else:
+        trained = run_pipeline(options)
+        ok, diagnostics, text = trained.ok, trained.diagnostics, summary(trained)
+    if diagnostics:
+        _report(diagnostics, 1)
+    echo(text)
+    raise typer.Exit(0 if ok else 1)
 
 
 @command()
