@@ -694,6 +694,8 @@ def register_model(
     params_json: str,
     data_records: str,
     provenance: dict,
+    spec_path: str,
+    spec_sha256: str,
     pipeline_run: str,
     champion: Input[Metrics] = None,
 ) -> str:
@@ -734,6 +736,9 @@ def register_model(
         return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
 
     tags = {f"specops.{key}": text(value) for key, value in provenance.items()}
+    tags["specops.spec_path"] = spec_path
+    if spec_sha256:  # empty: a run started without it (publish records null)
+        tags["specops.spec_sha256"] = spec_sha256
     for record in json.loads(data_records):
         for field in ("version", "sha256", "uri", "rows"):
             if record.get(field) not in (None, ""):
@@ -896,6 +901,8 @@ def demand_forecast(
         params_json=json.dumps(PARAMS, sort_keys=True),
         data_records=records,
         provenance=PROVENANCE,
+        spec_path=spec_path,
+        spec_sha256=spec_sha256,
         pipeline_run=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
     )
     register.set_caching_options(False)
