@@ -15,7 +15,8 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Literal
 
-from compiler.model.spec import BOOSTER_FRAMEWORKS, Column, MLPipeline, ScalarValue
+from compiler.model.preprocessing import ScalarValue
+from compiler.model.spec import BOOSTER_FRAMEWORKS, Column, MLPipeline
 
 Kind = Literal["numeric", "bool", "category"]
 FEATURE_KINDS: dict[str, Kind] = {
