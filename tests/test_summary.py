@@ -388,3 +388,11 @@ def test_check_without_blocked_files_says_run_compile(
     code, out, err = _cli(capsys, "compile", "--check")
     assert code == 1 and out.startswith("stale: ")
     assert "run `specops compile` and commit the result" in err
+
+
+@pytest.mark.parametrize("option", [["--target", "ci"], ["--templates", "."], ["--crd-dir", "."]])
+def test_options_the_summary_would_ignore_are_usage_errors(
+    option: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.run(["diff", "--summary", str(REPO / "specs"), *option]) == 2
+    assert "do not go with --summary" in capsys.readouterr().err

@@ -187,6 +187,8 @@ def diff(
     --summary, what the change means, from the resolved plans of --base (a git ref or an output
     folder) and the working tree."""
     if summary:
+        if target or templates or crd_dir:  # the summary compares plans: it renders nothing
+            raise fail("--target, --templates and --crd-dir do not go with --summary", 2)
         _summary(paths, base or "HEAD", format or SummaryFormat.md, platform)
         return
     if base is not None or format is not None:
