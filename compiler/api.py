@@ -11,12 +11,9 @@ from compiler.check.secrets import spec_secrets
 from compiler.credentials import scrub
 from compiler.diagnostics import Diagnostic, Location, error, has_errors
 from compiler.errors import TemplateError, UsageError
-from compiler.install_source import running_install_source
 from compiler.loader import LoadedSpec, load
 from compiler.model import MLPipeline, build_model
-from compiler.plan import Defaults, Plan, build_plan
 from compiler.platform import LoadedPlatform, load_platform
-from compiler.platform.defaults import apply_platform_defaults
 from compiler.platform.delivery import delivery_diagnostics
 from compiler.platform.policies import platform_diagnostics
 from compiler.platform.resolve import fill_omitted
@@ -25,8 +22,7 @@ from compiler.registry import registry_diagnostics
 from compiler.sources import Discovery, check_spec_path, discover_all, display_path, read_source
 
 if TYPE_CHECKING:  # the compile stages load these when a compile runs: validate never does
-    from compiler.render import RenderedFile
-    from compiler.targets import Target
+    from compiler.build_cache import BuiltFile
     from compiler.write import SpecState, WritePlan
 
 Mode = Literal["write", "check", "diff"]
@@ -67,18 +63,23 @@ class CompileOptions:
     mode: Mode = "write"
     platform: Path | None = None  # a platform.yaml (the CLI defaults to ./platform.yaml)
     progress: Progress = NO_PROGRESS  # told of each spec validated and rendered
+    jobs: int | None = None  # processes that build specs; None: one per CPU
+    cache: bool = True  # reuse what earlier compiles built (compiler.build_cache)
+    cache_dir: Path | None = None  # None: $SPECOPS_CACHE_DIR, else the user's cache folder
 
 
 @dataclass
 class CompileResult:
     diagnostics: list[Diagnostic]
-    files: list[RenderedFile] = field(default_factory=list)
+    files: list[BuiltFile] = field(default_factory=list)
     write_plan: WritePlan | None = None
     stale: list[str] = field(default_factory=list)
     diff: str = ""
     unverified: list[str] = field(default_factory=list)
     spec_count: int = 0
     notes: list[str] = field(default_factory=list)  # said on stderr, never an error
+    planned: dict[str, SpecState] = field(default_factory=dict)  # each spec's hash and facts
+    spool: object = None  # keeps a run's temporary blob store (no cache) while files are read
 
     @property
     def ok(self) -> bool:
@@ -123,12 +124,7 @@ def validate(
     loaded_platform, platform_problems = load_platform(platform) if platform else (None, [])
     if has_errors(platform_problems):
         return ValidateResult([], platform_problems)
-    found = discover_all(paths)
-    if not found.specs and not found.platforms:
-        raise UsageError(
-            problem=f"no spec files found in {', '.join(map(str, paths))}",
-            hint=_no_spec_hint(found),
-        )
+    found = discover_specs(paths)
     progress.stage("validate", len(found.specs))
     specs = _unique_names([_validate_one(p, loaded_platform, progress) for p in found.specs])
     problems = [*platform_problems, *found.skipped, *(d for s in specs for d in s.diagnostics)]
@@ -138,6 +134,26 @@ def validate(
     diagnostics = sorted(problems, key=lambda d: d.sort_key())
     shown = [display_path(p) for p in found.platforms]
     return ValidateResult(specs, diagnostics, loaded_platform, shown)
+
+
+def discover_specs(paths: list[Path], refuse_platform_files: bool = False) -> Discovery:
+    """The spec files named or found below `paths`.
+
+    Raises UsageError when a path does not exist, when no spec is found, or (for compile,
+    `refuse_platform_files`) when a kind: Platform file is named: it is meant for --platform.
+    """
+    found = discover_all(paths)
+    if not found.specs and not found.platforms:
+        raise UsageError(
+            problem=f"no spec files found in {', '.join(map(str, paths))}",
+            hint=_no_spec_hint(found),
+        )
+    if refuse_platform_files and found.platforms:
+        shown = display_path(found.platforms[0])
+        raise UsageError(
+            problem=f"{shown} is a platform file, not a spec", hint=f"pass it as --platform {shown}"
+        )
+    return found
 
 
 def _no_spec_hint(found: Discovery) -> str:
@@ -160,121 +176,39 @@ def _unique_names(specs: list[ValidatedSpec]) -> list[ValidatedSpec]:
     first: dict[str, str] = {}
     result = []
     for item in specs:
-        if item.spec is not None and item.loaded is not None:
-            name = item.spec.metadata.name
-            if name in first:
-                item = ValidatedSpec(
-                    item.path,
-                    item.loaded,
-                    item.spec,
-                    [
-                        *item.diagnostics,
-                        error(
-                            "CHK016",
-                            f"metadata.name {name!r} is already used by {first[name]}",
-                            item.loaded.locate(("metadata", "name")),
-                            "every spec needs its own name",
-                        ),
-                    ],
-                )
-            first.setdefault(name, item.path)
+        clash = name_clash(item, first)
+        if clash is not None:
+            item = ValidatedSpec(item.path, item.loaded, item.spec, [*item.diagnostics, clash])
         result.append(item)
     return result
 
 
-def _ci_notes(files: list[RenderedFile], platform: LoadedPlatform | None) -> list[str]:
-    """A note when the CI workflows written install a specops no index may serve."""
-    if not any(f.target == "ci" for f in files):
-        return []
-    defaults = apply_platform_defaults(Defaults(), platform) if platform else Defaults()
-    if defaults.ci.specops_requirement is not None:
-        return []
-    note = running_install_source().note
-    return [note] if note else []
+def name_clash(item: ValidatedSpec, first: dict[str, str]) -> Diagnostic | None:
+    """CHK016 when an earlier spec (in `first`, name -> path, which this updates) has the name."""
+    if item.spec is None or item.loaded is None:
+        return None
+    name = item.spec.metadata.name
+    if name not in first:
+        first[name] = item.path
+        return None
+    return error(
+        "CHK016",
+        f"metadata.name {name!r} is already used by {first[name]}",
+        item.loaded.locate(("metadata", "name")),
+        "every spec needs its own name",
+    )
 
 
 def compile_specs(options: CompileOptions) -> CompileResult:
-    """Validate, render, verify and write (or check, or diff) the outputs of every spec.
+    """Validate, render, verify and write (or check, or diff) the outputs of every spec,
+    reusing what an earlier compile built for specs whose inputs did not change.
 
     Raises UsageError for bad options and OutputConflictError when writing would touch files
     specops does not own; a spec or verification problem is returned as diagnostics.
     """
-    from compiler.facts_record import record_facts
-    from compiler.render import Renderer
-    from compiler.targets import discover_targets, select_targets
-    from compiler.verify import VerifyContext, verify_files
-    from compiler.write import SpecState
+    from compiler.compile_run import compile_specs as run_compile  # kfp, Jinja: compile only
 
-    validated = validate(options.paths, options.platform, options.progress)
-    _refuse_platform_files(validated)
-    if not validated.ok:
-        return CompileResult(validated.diagnostics, spec_count=len(validated.specs))
-    template_dirs = layered_template_dirs(options.template_dirs, validated.platform)
-    try:
-        targets = select_targets(discover_targets(template_dirs), options.targets)
-    except TemplateError as exc:  # a broken layer: reported like a spec problem, located
-        return CompileResult([*validated.diagnostics, template_diagnostic(exc)])
-    renderer = Renderer(template_dirs)
-    files: list[RenderedFile] = []
-    planned: dict[str, SpecState] = {}  # every spec's facts, whichever targets render files
-    diagnostics = list(validated.diagnostics)
-    options.progress.stage("render", len(validated.specs))
-    for item in validated.specs:
-        assert item.spec is not None and item.loaded is not None  # validated.ok
-        plan: Plan = build_plan(item.spec, item.loaded, platform=validated.platform)
-        rendered, problems = renderer.render(plan, targets)
-        planned[plan.provenance.spec_path] = SpecState(
-            plan.provenance.spec_sha256, record_facts(plan)
-        )
-        files.extend(rendered)
-        diagnostics.extend(problems)
-        options.progress.advance(item.path)
-    context = VerifyContext(crd_dirs=tuple(options.crd_dirs))
-    options.progress.stage("verify", 1)  # one step: batch verifiers see every file at once
-    diagnostics.extend(verify_files(files, context))
-    options.progress.advance(f"{len(files)} files")
-    result = CompileResult(
-        diagnostics,
-        files,
-        unverified=sorted(context.unverified),
-        spec_count=len(validated.specs),
-        notes=_ci_notes(files, validated.platform),
-    )
-    if has_errors(diagnostics):
-        return result
-    _check_unique_paths(files)  # a second guard: targets could still collide on a path
-    _write(options, validated, targets, result, planned)
-    return result
-
-
-def _write(
-    options: CompileOptions,
-    validated: ValidateResult,
-    targets: list[Target],
-    result: CompileResult,
-    planned: dict[str, SpecState],
-) -> None:
-    """Plan the writes of the rendered files into the output folder, and apply, check or diff."""
-    from compiler.write import Scope, output_session, plan_writes
-
-    scope = Scope(
-        frozenset(t.name for t in targets),
-        frozenset(s.path for s in validated.specs),
-        tuple(display_path(p) for p in options.paths if p.is_dir()),
-    )
-    paths = [s.path for s in validated.specs]
-    with output_session(options.out_dir, options.mode == "write", paths):
-        result.write_plan = plan_writes(options.out_dir, result.files, scope, planned)
-        _apply(result, result.write_plan, options.mode)
-
-
-def _refuse_platform_files(validated: ValidateResult) -> None:
-    """A kind: Platform file named to compile is a mistake for --platform, not a spec."""
-    if validated.platform_files:
-        raise UsageError(
-            problem=f"{validated.platform_files[0]} is a platform file, not a spec",
-            hint=f"pass it as --platform {validated.platform_files[0]}",
-        )
+    return run_compile(options)
 
 
 def template_diagnostic(exc: TemplateError) -> Diagnostic:
@@ -289,26 +223,3 @@ def layered_template_dirs(given: list[Path], platform: LoadedPlatform | None) ->
 
     from_platform = platform.template_dirs if platform is not None else []
     return [*given, *from_platform, builtin_templates()]
-
-
-def _check_unique_paths(files: list[RenderedFile]) -> None:
-    seen: dict[str, RenderedFile] = {}
-    for file in files:
-        other = seen.setdefault(file.path, file)
-        if other is not file:
-            raise UsageError(
-                problem=f"two outputs write {file.path}: {other.spec_path} "
-                f"({other.template}) and {file.spec_path} ({file.template})",
-                hint="two specs may not share a metadata.name",
-            )
-
-
-def _apply(result: CompileResult, plan: WritePlan, mode: Mode) -> None:
-    from compiler.write import apply_to_disk, stale_report, unified_diff
-
-    if mode == "write":
-        apply_to_disk(plan)
-    elif mode == "check":
-        result.stale = stale_report(plan)
-    else:
-        result.diff = unified_diff(plan)

@@ -13,6 +13,7 @@ CODES: dict[str, str] = {
     "SPEC003": "a spec file is not valid UTF-8",
     "SPEC004": "a spec's path is not safe to write into CI workflows",
     "SPEC005": "a YAML file looks like a spec but is not read as one (near-miss apiVersion/kind)",
+    "SPEC006": "a spec file changed while it was compiled",
     # YAML (stage 2)
     "YAML001": "the file is not valid YAML",
     "YAML002": "the file is empty",

@@ -15,7 +15,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Literal
@@ -189,16 +189,17 @@ def recover(out_dir: Path) -> bool:
 # --- committing ----------------------------------------------------------------------------
 
 
-def stage(commit: Commit, writes: list[tuple[str, bytes]]) -> None:
+def stage(commit: Commit, writes: list[tuple[str, Callable[[], bytes]]]) -> None:
     """Write every file to a temporary whose name is journaled first, so a crash can delete it.
+    Each file's bytes are read only when it is written, so a compile never holds them all.
 
     On any error the temporaries are removed and the journal with them; the error propagates.
     """
     commit.renames = [Rename(temp=safefs.temp_name(path), final=path) for path, _ in writes]
     try:
         _write_journal(commit, "staging")
-        for rename, (_, data) in zip(commit.renames, writes, strict=True):
-            write_new(commit.out_dir, rename.temp, data)
+        for rename, (_, read) in zip(commit.renames, writes, strict=True):
+            write_new(commit.out_dir, rename.temp, read())
     except BaseException:
         _discard(commit)
         raise

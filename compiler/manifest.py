@@ -19,6 +19,7 @@ import errno
 import json
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal
@@ -34,7 +35,10 @@ SPECOPS_DIR = ".specops"
 MANIFEST_PATH = f"{SPECOPS_DIR}/manifest.json"
 MAX_DOCUMENT_BYTES = 64 * 1024 * 1024  # far above any real manifest; stops a planted giant file
 MAX_PATH_CHARS = 1024
-MANIFEST_FORMAT = 3  # the format this specops writes; it reads 1 to 3
+MANIFEST_FORMAT = 4  # the format this specops writes; it reads 1 to 4
+FACTS_DIR = f"{SPECOPS_DIR}/facts"  # format 4: each spec's plan facts, a file of its own
+FACTS_TARGET = "specops"  # the target a facts file is listed under in `files`
+_FACTS_FILE = re.compile(rf"^{re.escape(FACTS_DIR)}/[a-z0-9]([-a-z0-9]{{0,61}}[a-z0-9])?\.json$")
 MAX_SPECS = 10_000  # specs in one output folder: far above any real one
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\\]")
@@ -74,8 +78,21 @@ class SpecFactsRecord(BaseModel):
     facts: FactsRecord | None = None
 
 
+class ManifestDocument4(BaseModel):
+    """Format 4, what specops writes: each spec's hash; its facts are a file in `files`
+    (`.specops/facts/<name>.json`, compiler.facts_file), so a spec's edit changes only its own
+    lines and files, and the manifest stays small at thousands of specs."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    format: Literal[4]
+    generator: Text = ""
+    specs: Annotated[dict[SpecPath, SpecRecord], Field(max_length=MAX_SPECS)]
+    files: dict[str, ManifestEntry]
+
+
 class ManifestDocument(BaseModel):
-    """Format 3, what specops writes."""
+    """Format 3: each spec's hash and facts inside the manifest."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
@@ -113,7 +130,7 @@ class Manifest:
     specs: dict[str, str] = field(default_factory=dict)
     raw: bytes | None = None  # None: there is no manifest
     format: int = MANIFEST_FORMAT
-    facts: dict[str, FactsRecord] = field(default_factory=dict)  # format 3 only
+    facts: dict[str, FactsRecord] = field(default_factory=dict)  # format 3 only (4: files)
 
 
 class ManifestError(SpecopsError):
@@ -154,37 +171,49 @@ def path_problem(path: str) -> str | None:
         return "has an empty segment"
     if ".." in parts or "." in parts:
         return "has a '.' or '..' segment"
-    if parts[0] == SPECOPS_DIR:
-        return f"is inside {SPECOPS_DIR}/, which specops never lists as output"
+    if parts[0] == SPECOPS_DIR and not _FACTS_FILE.match(path):
+        return f"is inside {SPECOPS_DIR}/, which specops lists only facts files of"
     return None
 
 
-def symlink_on_path(out_dir: Path, relative: str) -> str | None:
-    """The first component of `relative` (below `out_dir`) that is a symbolic link, if any."""
-    current = out_dir
-    for part in PurePosixPath(relative).parts:
-        current = current / part
-        if current.is_symlink():
-            return current.relative_to(out_dir).as_posix()
-        if not current.exists():
+def symlink_on_path(out_dir: Path, relative: str, seen: dict[str, str] | None = None) -> str | None:
+    """The first component of `relative` (below `out_dir`) that is a symbolic link, if any;
+    `seen` remembers what each folder was ("link", "absent" or "dir") across calls."""
+    seen = {} if seen is None else seen
+    parts = PurePosixPath(relative).parts
+    for depth in range(1, len(parts) + 1):
+        prefix = "/".join(parts[:depth])
+        if prefix not in seen:
+            current = out_dir / prefix
+            is_link = current.is_symlink()
+            seen[prefix] = "link" if is_link else "dir" if current.exists() else "absent"
+        if seen[prefix] == "link":
+            return prefix
+        if seen[prefix] == "absent":
             return None
     return None
 
 
 def read_document(out_dir: Path, relative: str) -> bytes | None:
-    """The bytes of `.specops/<name>` without following a symbolic link; None when absent.
+    """The bytes of `.specops/...` without following a symbolic link; None when absent.
 
-    Raises ManifestError for a symlinked `.specops`, a symlinked or oversized file.
+    Raises ManifestError for a symlinked `.specops` (or folder in it), a symlinked or oversized
+    file.
     """
     shown = str(out_dir / relative)
+    parts = PurePosixPath(relative).parts
     try:
-        dir_fd = os.open(out_dir / SPECOPS_DIR, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        dir_fd = os.open(out_dir / parts[0], os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise _unsafe(str(out_dir / SPECOPS_DIR), exc) from exc
+        raise _unsafe(str(out_dir / parts[0]), exc) from exc
     try:
-        fd = os.open(PurePosixPath(relative).name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=dir_fd)
+        for folder in parts[1:-1]:
+            inner = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=dir_fd)
+            os.close(dir_fd)
+            dir_fd = inner
+        fd = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
     except FileNotFoundError:
         return None
     except OSError as exc:
@@ -192,6 +221,8 @@ def read_document(out_dir: Path, relative: str) -> bytes | None:
     finally:
         os.close(dir_fd)
     with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise ManifestError(file=shown, problem="not a regular file")
         data = handle.read(MAX_DOCUMENT_BYTES + 1)
     if len(data) > MAX_DOCUMENT_BYTES:
         raise ManifestError(file=shown, problem=f"larger than {MAX_DOCUMENT_BYTES} bytes")
@@ -270,8 +301,9 @@ def read_manifest_document(out_dir: Path) -> Manifest:
         raise validation_error(exc, raw, shown) from exc
     _check_facts(manifest.facts, raw, shown)
     files, specs = manifest.files, manifest.specs
+    seen: dict[str, str] = {}
     for path, entry in files.items():
-        check_entry_path(out_dir, path, raw, shown, ("files", path))
+        check_entry_path(out_dir, path, raw, shown, ("files", path), seen)
         if entry.spec not in specs:
             raise _located(
                 raw,
@@ -288,10 +320,11 @@ def _validated(value: dict[str, Any], raw: bytes, shown: str) -> Manifest:
         legacy = LegacyManifestDocument.model_validate(value)
         return Manifest(dict(legacy.files), _legacy_specs(legacy.files), raw, 1)
     _check_format(value["format"], raw, shown)
-    if type(value["format"]) is int and value["format"] == 2:
-        older = ManifestDocument2.model_validate(value)
+    if type(value["format"]) is int and value["format"] in (2, 4):
+        model = ManifestDocument2 if value["format"] == 2 else ManifestDocument4
+        older = model.model_validate(value)
         specs = {path: record.sha256 for path, record in older.specs.items()}
-        return Manifest(dict(older.files), specs, raw, 2)
+        return Manifest(dict(older.files), specs, raw, value["format"])
     document = ManifestDocument.model_validate(value)
     facts = {p: r.facts for p, r in document.specs.items() if r.facts is not None}
     specs = {path: record.sha256 for path, record in document.specs.items()}
@@ -333,10 +366,17 @@ def _located(raw: bytes, shown: str, json_path: JsonPath, problem: str) -> Manif
     return ManifestError(file=shown, problem=problem, line=line, column=column, json_path=json_path)
 
 
-def check_entry_path(out_dir: Path, path: str, raw: bytes, shown: str, json_path: JsonPath) -> None:
+def check_entry_path(
+    out_dir: Path,
+    path: str,
+    raw: bytes,
+    shown: str,
+    json_path: JsonPath,
+    seen: dict[str, str] | None = None,
+) -> None:
     """Raise ManifestError unless `path` names a file inside `out_dir` with no link on the way."""
     problem = path_problem(path)
-    if problem is None and (link := symlink_on_path(out_dir, path)) is not None:
+    if problem is None and (link := symlink_on_path(out_dir, path, seen)) is not None:
         problem = f"goes through the symbolic link {link}"
     if problem is not None:
         raise _located(raw, shown, json_path, f"entry {path!r} {problem}")

@@ -71,6 +71,7 @@ class Renderer:
         self.env.filters.update(FILTERS)
         self._digests: dict[str, str] = {}
         self._conditions: dict[str, Callable[..., Any]] = {}
+        self._computed: set[str] = set()  # templates that name another by an expression
 
     def render(
         self, plan: Plan, targets: list[Target]
@@ -168,9 +169,20 @@ class Renderer:
             source, _, _ = self.env.loader.get_source(self.env, name)  # type: ignore[union-attr]
             found[name] = source
             for referenced in jinja2.meta.find_referenced_templates(self.env.parse(source)):
-                if referenced is not None:  # a computed name cannot be followed statically
+                if referenced is None:  # a computed name cannot be followed statically
+                    self._computed.add(name)
+                else:
                     self._sources(referenced, found)
         return found
+
+    def templates_read(self, template: str) -> dict[str, str] | None:
+        """Each template a file's `template` reads (itself and what it includes, imports or
+        extends) with the sha256 of its source; None when one of them names another by a
+        computed expression, so that what it reads is only known while rendering."""
+        found = self._sources(template.split(" (")[0], {})
+        if self._computed.intersection(found):
+            return None
+        return {name: hashlib.sha256(src.encode()).hexdigest() for name, src in found.items()}
 
     def _template_problem(self, plan: Plan, name: str, exc: Exception) -> Diagnostic:
         line = _template_line(exc, name)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from compiler.check.secrets import spec_secrets
 from compiler.errors import SpecopsError, UsageError
+from compiler.facts_file import read_facts
 from compiler.facts_record import to_plan_facts
 from compiler.gitbase import BaseTree, read_base
 from compiler.loader import load
@@ -77,10 +78,11 @@ def folder_base(root: Path) -> BaseSide:
         raise UsageError(problem=f"--base {root.as_posix()}: {MANIFEST_PATH} is gone")
     if manifest.format < 3:
         raise _no_facts(root, f" (manifest format {manifest.format})")
-    if missing := sorted(set(manifest.specs) - set(manifest.facts)):
+    facts = read_facts(root, manifest)
+    if missing := sorted(set(manifest.specs) - set(facts)):
         raise _no_facts(root, f" for {missing[0]!r}" + (" and others" if missing[1:] else ""))
     side = BaseSide(folder=root.as_posix())
-    for path, record in sorted(manifest.facts.items()):
+    for path, record in sorted(facts.items()):
         if check_spec_path(path) is not None:
             side.notes.append(
                 f"{path!r} in the base's manifest: a name specops refuses for a spec (SPEC004)"

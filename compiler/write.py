@@ -12,16 +12,19 @@ import contextlib
 import difflib
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+import os
+import stat
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from compiler import commit, safefs
 from compiler._version import __version__
+from compiler.build_cache import BuiltFile, StatIndex
 from compiler.commit import JOURNAL_PATH, Commit, Prune, output_lock, read_journal, recover
 from compiler.errors import OutputConflictError, SpecopsError, UsageError
-from compiler.facts_record import FactsRecord, dump_facts
 from compiler.manifest import (
+    FACTS_TARGET,
     MANIFEST_FORMAT,
     MANIFEST_PATH,
     SPECOPS_DIR,
@@ -31,7 +34,6 @@ from compiler.manifest import (
     read_manifest,
     read_manifest_document,
 )
-from compiler.render import RenderedFile
 
 __all__ = ["MANIFEST_PATH", "ManifestEntry", "SpecopsError", "read_manifest"]
 
@@ -45,7 +47,9 @@ class Scope:
     spec_dirs: tuple[str, ...] = ()
 
     def covers(self, entry: ManifestEntry) -> bool:
-        return entry.target in self.targets and self.covers_spec(entry.spec)
+        """A spec's facts file goes with the spec, whatever targets run."""
+        selected = entry.target in self.targets or entry.target == FACTS_TARGET
+        return selected and self.covers_spec(entry.spec)
 
     def covers_spec(self, spec: str) -> bool:
         """Whether this run compiles `spec`, or would have had it still been there."""
@@ -56,18 +60,17 @@ class Scope:
 
 @dataclass(frozen=True, slots=True)
 class SpecState:
-    """What the manifest records of a spec: its file's sha256 and its plan's facts (None only
-    for a spec kept from a format 2 manifest that this run did not plan)."""
+    """What the manifest records of a spec: its file's sha256 (its plan's facts are a file of
+    its own, compiler.facts_file)."""
 
     sha256: str
-    facts: FactsRecord | None = None
 
 
 @dataclass
 class WritePlan:
     out_dir: Path
-    new: dict[str, bytes] = field(default_factory=dict)
-    changed: dict[str, bytes] = field(default_factory=dict)
+    new: dict[str, BuiltFile] = field(default_factory=dict)
+    changed: dict[str, BuiltFile] = field(default_factory=dict)
     unchanged: list[str] = field(default_factory=list)
     prune: list[str] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
@@ -101,42 +104,103 @@ def sha256(data: bytes) -> str:
 
 def plan_writes(
     out_dir: Path,
-    files: list[RenderedFile],
+    files: list[BuiltFile],
     scope: Scope,
     planned: Mapping[str, SpecState] | None = None,
+    disk: DiskHasher | None = None,
 ) -> WritePlan:
     """Compare wanted files with the disk; raises nothing, conflicts are listed in the plan.
 
     `planned` holds, by spec path, every spec this run planned (whatever targets it renders):
-    the manifest records their facts even when a target subset writes none of their files."""
+    the manifest records their facts even when a target subset writes none of their files.
+    Files are compared by hash (`disk` hashes each file once)."""
+    disk = disk or DiskHasher(out_dir)
     old = read_manifest_document(out_dir)
     owned = old.files
     plan = WritePlan(out_dir, old_manifest_bytes=old.raw)
     plan.manifest = {p: e for p, e in owned.items() if not scope.covers(e)}
     for file in files:
-        data = file.content.encode("utf-8")
-        plan.manifest[file.path] = _entry(file, data)
+        plan.manifest[file.path] = _entry(file)
         if (problem := path_problem(file.path)) is not None:
             plan.conflicts.append(f"{file.path}: the output path {problem}")
             continue
-        _classify(plan, file.path, data, owned.get(file.path))
+        _classify(plan, disk, file, owned.get(file.path))
     for path, entry in sorted(owned.items()):
         if scope.covers(entry) and path not in plan.manifest:
-            _classify_prune(plan, path, entry)
-        elif not scope.covers(entry) and _hash_differs(out_dir, path, entry):
+            _classify_prune(plan, disk, path, entry)
+        elif not scope.covers(entry) and _hash_differs(disk, path, entry):
             plan.inconsistent.append(f"{path}: its hash does not match {MANIFEST_PATH}")
     plan.specs = _spec_states(plan.manifest, old, files, planned or {})
     for path, digest in old.specs.items():  # a spec this run does not answer for keeps its record
         if path not in plan.specs and not scope.covers_spec(path):
-            plan.specs[path] = SpecState(digest, old.facts.get(path))
+            plan.specs[path] = SpecState(digest)
     plan.specs = dict(sorted(plan.specs.items()))
     plan.manifest_bytes = _manifest_bytes(plan.manifest, plan.specs)
     _find_leftovers(plan, {*owned, *(f.path for f in files)})
     return plan
 
 
-def _hash_differs(out_dir: Path, path: str, entry: ManifestEntry) -> bool:
-    found = safefs.file_sha256(out_dir, path)
+class DiskHasher:
+    """The state of each path of the output folder as a plan sees it, each file read at most
+    once: its sha256, None when absent, or why specops may not write through it. With a stat
+    index a file whose stat is unchanged since it was last hashed is not read at all."""
+
+    def __init__(self, out_dir: Path, index: StatIndex | None = None) -> None:
+        self.out_dir = out_dir
+        self.index = index
+        self._links: dict[str, bool] = {}
+        self._states: dict[str, tuple[str | None, str | None]] = {}
+
+    def state(self, relative: str) -> tuple[str | None, str | None]:
+        """(sha256 or None when absent, None or the reason the path is blocked)."""
+        if relative not in self._states:
+            self._states[relative] = self._read(relative)
+        return self._states[relative]
+
+    def _linked_prefix(self, relative: str) -> str | None:
+        parts = PurePosixPath(relative).parts
+        for depth in range(1, len(parts) + 1):
+            prefix = "/".join(parts[:depth])
+            if prefix not in self._links:
+                self._links[prefix] = self.out_dir.joinpath(prefix).is_symlink()
+            if self._links[prefix]:
+                return prefix
+        return None
+
+    def _read(self, relative: str) -> tuple[str | None, str | None]:
+        if (linked := self._linked_prefix(relative)) is not None:
+            return None, f"{relative}: {linked} is a symbolic link"
+        try:
+            fd = os.open(self.out_dir / relative, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except FileNotFoundError:
+            return None, None
+        except IsADirectoryError:
+            return None, f"{relative}: a directory is in the way"
+        except OSError as exc:
+            return None, f"{relative}: cannot be read ({exc.strerror})"
+        with os.fdopen(fd, "rb") as handle:
+            found = os.fstat(handle.fileno())
+            if stat.S_ISDIR(found.st_mode):
+                return None, f"{relative}: a directory is in the way"
+            if not stat.S_ISREG(found.st_mode):
+                return None, f"{relative}: not a regular file"
+            if self.index is not None and (known := self.index.lookup(relative, found)):
+                return known, None
+            digest = hashlib.sha256(handle.read()).hexdigest()
+        if self.index is not None:
+            self.index.remember(relative, found, digest)
+        return digest, None
+
+    def forget(self, paths: list[str]) -> None:
+        """Paths a commit rewrote or deleted: their next stat is new."""
+        for path in paths:
+            self._states.pop(path, None)
+            if self.index is not None:
+                self.index.forget(path)
+
+
+def _hash_differs(disk: DiskHasher, path: str, entry: ManifestEntry) -> bool:
+    found, _ = disk.state(path)
     return found is not None and found != entry.sha256
 
 
@@ -152,9 +216,9 @@ def _find_leftovers(plan: WritePlan, paths: set[str]) -> None:
     ]
 
 
-def _entry(file: RenderedFile, data: bytes) -> ManifestEntry:
+def _entry(file: BuiltFile) -> ManifestEntry:
     return ManifestEntry(
-        sha256=sha256(data),
+        sha256=file.sha256,
         spec=file.spec_path,
         spec_sha256=file.spec_sha256,
         target=file.target,
@@ -163,43 +227,31 @@ def _entry(file: RenderedFile, data: bytes) -> ManifestEntry:
     )
 
 
-def _disk_state(out_dir: Path, relative: str) -> bytes | str | None:
-    """The file's bytes, None when absent, or a reason it may not be written through."""
-    target = out_dir / relative
-    for depth in range(1, len(PurePosixPath(relative).parts) + 1):
-        prefix = out_dir.joinpath(*PurePosixPath(relative).parts[:depth])
-        if prefix.is_symlink():
-            return f"{relative}: {prefix.relative_to(out_dir)} is a symbolic link"
-    if target.is_dir():
-        return f"{relative}: a directory is in the way"
-    if not target.exists():
-        return None
-    return target.read_bytes()
-
-
-def _classify(plan: WritePlan, path: str, data: bytes, entry: ManifestEntry | None) -> None:
-    state = _disk_state(plan.out_dir, path)
-    if isinstance(state, str):
-        plan.conflicts.append(state)
-    elif state is None:
-        plan.new[path] = data
-    elif state == data:
-        plan.unchanged.append(path)
+def _classify(
+    plan: WritePlan, disk: DiskHasher, file: BuiltFile, entry: ManifestEntry | None
+) -> None:
+    found, blocked = disk.state(file.path)
+    if blocked is not None:
+        plan.conflicts.append(blocked)
+    elif found is None:
+        plan.new[file.path] = file
+    elif found == file.sha256:
+        plan.unchanged.append(file.path)
     elif entry is None:
-        plan.conflicts.append(f"{path}: exists but was not written by specops")
-    elif sha256(state) != entry.sha256:
-        plan.conflicts.append(f"{path}: edited by hand since specops wrote it")
+        plan.conflicts.append(f"{file.path}: exists but was not written by specops")
+    elif found != entry.sha256:
+        plan.conflicts.append(f"{file.path}: edited by hand since specops wrote it")
     else:
-        plan.changed[path] = data
+        plan.changed[file.path] = file
 
 
-def _classify_prune(plan: WritePlan, path: str, entry: ManifestEntry) -> None:
-    state = _disk_state(plan.out_dir, path)
-    if state is None:
+def _classify_prune(plan: WritePlan, disk: DiskHasher, path: str, entry: ManifestEntry) -> None:
+    found, blocked = disk.state(path)
+    if blocked is not None:
+        plan.conflicts.append(blocked)
+    elif found is None:
         return
-    if isinstance(state, str):
-        plan.conflicts.append(state)
-    elif sha256(state) != entry.sha256:
+    elif found != entry.sha256:
         plan.conflicts.append(
             f"{path}: no longer generated, but edited by hand; specops will not delete it"
         )
@@ -211,36 +263,57 @@ def _classify_prune(plan: WritePlan, path: str, entry: ManifestEntry) -> None:
 def _spec_states(
     manifest: dict[str, ManifestEntry],
     old: Manifest,
-    files: list[RenderedFile],
+    files: list[BuiltFile],
     planned: Mapping[str, SpecState],
 ) -> dict[str, SpecState]:
     """Each spec this run planned, and each other spec the manifest lists a file of, with its
-    hash and facts at the latest compile that planned it."""
+    hash at the latest compile that planned it."""
     states = dict(planned)
     for file in files:
-        known = old.facts.get(file.spec_path)
-        states.setdefault(file.spec_path, SpecState(file.spec_sha256, known))
+        states.setdefault(file.spec_path, SpecState(file.spec_sha256))
     for entry in manifest.values():
         if entry.spec not in states:
-            digest = old.specs.get(entry.spec, entry.spec_sha256)
-            states[entry.spec] = SpecState(digest, old.facts.get(entry.spec))
+            states[entry.spec] = SpecState(old.specs.get(entry.spec, entry.spec_sha256))
     return states
 
 
-def _spec_json(state: SpecState) -> dict[str, object]:
-    if state.facts is None:
-        return {"sha256": state.sha256}
-    return {"sha256": state.sha256, "facts": dump_facts(state.facts)}
-
-
 def _manifest_bytes(manifest: dict[str, ManifestEntry], specs: dict[str, SpecState]) -> bytes:
-    document = {
-        "format": MANIFEST_FORMAT,
-        "generator": f"specops {__version__}",
-        "specs": {path: _spec_json(state) for path, state in specs.items()},
-        "files": {p: e.model_dump() for p, e in sorted(manifest.items())},
-    }
-    return (json.dumps(document, indent=2) + "\n").encode()  # the specs before the files
+    """The manifest as `json.dumps(document, indent=2)` writes it, built entry by entry:
+    at thousands of specs the generic encoder is the slowest part of a no-op compile."""
+    quote = json.dumps
+    spec_items = [
+        quote(path) + ": " + _object(['"sha256": ' + quote(state.sha256)], "    ")
+        for path, state in specs.items()
+    ]
+    file_items = [f"{quote(p)}: {_entry_json(e)}" for p, e in sorted(manifest.items())]
+    top = [
+        f'"format": {MANIFEST_FORMAT}',
+        f'"generator": {quote(f"specops {__version__}")}',
+        f'"specs": {_object(spec_items, "  ")}',
+        f'"files": {_object(file_items, "  ")}',
+    ]
+    return (_object(top, "") + "\n").encode()
+
+
+def _entry_json(entry: ManifestEntry) -> str:
+    quote = json.dumps
+    fields = [
+        f'"sha256": {quote(entry.sha256)}',
+        f'"spec": {quote(entry.spec)}',
+        f'"spec_sha256": {quote(entry.spec_sha256)}',
+        f'"target": {quote(entry.target)}',
+        f'"template": {quote(entry.template)}',
+        f'"template_sha256": {quote(entry.template_sha256)}',
+    ]
+    return _object(fields, "    ")
+
+
+def _object(items: list[str], indent: str) -> str:
+    """A JSON object of rendered `"key": value` items whose closing brace is at `indent`."""
+    if not items:
+        return "{}"
+    inner = indent + "  "
+    return "{\n" + ",\n".join(inner + item for item in items) + "\n" + indent + "}"
 
 
 # --- sinks -----------------------------------------------------------------------------------
@@ -288,9 +361,10 @@ def apply_to_disk(plan: WritePlan) -> None:
     """
     if plan.conflicts:
         raise OutputConflictError(out_dir=str(plan.out_dir), conflicts=plan.conflicts)
-    writes = sorted({**plan.new, **plan.changed}.items())
-    if plan.manifest_changed:
-        writes.append((MANIFEST_PATH, plan.manifest_bytes))  # last: it records what is on disk
+    writes: list[tuple[str, Callable[[], bytes]]]
+    writes = [(p, f.data) for p, f in sorted({**plan.new, **plan.changed}.items())]
+    if plan.manifest_changed:  # last: it records what is on disk
+        writes.append((MANIFEST_PATH, lambda: plan.manifest_bytes))
     if not (writes or plan.prune or plan.temporaries):
         return  # nothing to change: no journal, no fsync
     change = Commit(plan.out_dir, manifest_sha256=sha256(plan.manifest_bytes))
@@ -339,7 +413,7 @@ def unified_diff(plan: WritePlan) -> str:
     """What `compile` would change, as a unified diff relative to the output directory (a
     manifest that alone is stale shows as its own diff)."""
     chunks: list[str] = []
-    for relative, data in sorted({**plan.new, **plan.changed}.items()):
+    for relative, file in sorted({**plan.new, **plan.changed}.items()):
         old = (
             (plan.out_dir / relative).read_text(encoding="utf-8")
             if relative in plan.changed
@@ -348,7 +422,7 @@ def unified_diff(plan: WritePlan) -> str:
         chunks.extend(
             difflib.unified_diff(
                 old.splitlines(keepends=True),
-                data.decode().splitlines(keepends=True),
+                file.content.splitlines(keepends=True),
                 f"a/{relative}" if old else "/dev/null",
                 f"b/{relative}",
             )

@@ -39,6 +39,15 @@ def _hide_checkout_remote(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(name, value)
 
 
+@pytest.fixture(autouse=True)
+def _own_build_cache(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Each test starts with an empty build cache of its own: a compile in one test may not
+    reuse what another built (a test may change the compiler under it, e.g. a verifier)."""
+    monkeypatch.setenv("SPECOPS_CACHE_DIR", str(tmp_path_factory.mktemp("build-cache")))
+
+
 IN_CI = os.environ.get("CI") == "true"
 
 # Tools `.ci/install-tools` installs from npm (at the versions locked in .ci/npm-tools/), into a

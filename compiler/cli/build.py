@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -13,9 +14,12 @@ from compiler._version import __version__
 from compiler.cli import console
 from compiler.cli.app import command
 from compiler.cli.options import (
+    CacheDirOpt,
+    CacheOpt,
     CrdOpt,
     Format,
     FormatOpt,
+    JobsOpt,
     OutOpt,
     PathsArg,
     PlatformOpt,
@@ -60,6 +64,15 @@ def validate(
     raise typer.Exit(0 if result.ok else 1)
 
 
+@dataclass(frozen=True)
+class BuildFlags:
+    """How a compile builds: its processes and its cache."""
+
+    jobs: int | None = None
+    cache: bool = True
+    cache_dir: Path | None = None
+
+
 def _compile(
     paths: list[Path],
     out: Path,
@@ -69,12 +82,14 @@ def _compile(
     mode: str,
     platform: Path | None = None,
     progress: bool | None = None,
+    flags: BuildFlags = BuildFlags(),
 ) -> None:
     from compiler.api import CompileOptions, compile_specs
     from compiler.report import REPORTER_BY_NAME
 
     options = CompileOptions(paths, out, target, list(templates or []), list(crd_dir or []), mode)  # type: ignore[arg-type]
     options.platform = platform_file(platform)
+    options.jobs, options.cache, options.cache_dir = flags.jobs, flags.cache, flags.cache_dir
     with console.progress(progress) as options.progress:
         result = compile_specs(options)
     if result.diagnostics or not result.ok:
@@ -137,10 +152,15 @@ def compile_command(
     ] = False,
     platform: PlatformOpt = None,
     progress: ProgressOpt = None,
+    jobs: JobsOpt = None,
+    cache: CacheOpt = True,
+    cache_dir: CacheDirOpt = None,
 ) -> None:
-    """Render, verify and write every target's outputs for the specs."""
+    """Render, verify and write every target's outputs for the specs; specs whose inputs did
+    not change since a compile on this machine are reused from its build cache."""
     mode = "check" if check else "write"
-    _compile(paths, out, target, templates, crd_dir, mode, platform, progress)
+    flags = BuildFlags(jobs, cache, cache_dir)
+    _compile(paths, out, target, templates, crd_dir, mode, platform, progress, flags)
 
 
 class SummaryFormat(StrEnum):
@@ -182,6 +202,9 @@ def diff(
     summary: SummaryOpt = False,
     base: BaseOpt = None,
     format: SummaryFormatOpt = None,
+    jobs: JobsOpt = None,
+    cache: CacheOpt = True,
+    cache_dir: CacheDirOpt = None,
 ) -> None:
     """Show, as a unified diff, what `compile` would change in the output directory; with
     --summary, what the change means, from the resolved plans of --base (a git ref or an output
@@ -193,7 +216,8 @@ def diff(
         return
     if base is not None or format is not None:
         raise fail("--base and --format go with --summary", 2)
-    _compile(paths, out, target, templates, crd_dir, "diff", platform, progress)
+    flags = BuildFlags(jobs, cache, cache_dir)
+    _compile(paths, out, target, templates, crd_dir, "diff", platform, progress, flags)
 
 
 def _summary(paths: list[Path], base: str, format: SummaryFormat, platform: Path | None) -> None:

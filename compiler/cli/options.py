@@ -172,3 +172,31 @@ def platform_file(given: Path | None) -> Path | None:
     from compiler.platform import default_platform_path
 
     return given or default_platform_path()
+
+
+JobsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--jobs",
+        "-j",
+        metavar="N",
+        min=1,
+        help="Processes that build specs (default: one per CPU).",
+    ),
+]
+CacheOpt = Annotated[
+    bool,
+    typer.Option(
+        "--cache/--no-cache",
+        help="Reuse what earlier compiles built for specs whose inputs are unchanged.",
+    ),
+]
+CacheDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--cache-dir",
+        metavar="DIR",
+        help="The build cache (default: $SPECOPS_CACHE_DIR, else $XDG_CACHE_HOME/specops, "
+        "else ~/.cache/specops). Never inside the output folder: a pull request can edit that.",
+    ),
+]

@@ -53,15 +53,16 @@ def file_location(file: RenderedFile, line: int = 0, column: int = 0) -> Locatio
     return Location(file.path, line, column)
 
 
-def verify_files(files: list[RenderedFile], context: VerifyContext) -> list[Diagnostic]:
-    """Run each file's verifiers; an unknown verifier name is a target definition error."""
+def verify_files(
+    files: list[RenderedFile], context: VerifyContext, batches: bool = True
+) -> list[Diagnostic]:
+    """Run each file's verifiers; an unknown verifier name is a target definition error.
+    With `batches` False the batch verifiers are left for `verify_batches`."""
     _load_verifiers()
     diagnostics: list[Diagnostic] = []
-    batches: dict[str, list[RenderedFile]] = {}
     for file in files:
         for name in file.verify:
             if name in BATCH_VERIFIERS:
-                batches.setdefault(name, []).append(file)
                 continue
             check = VERIFIERS.get(name)
             if check is None:
@@ -75,9 +76,23 @@ def verify_files(files: list[RenderedFile], context: VerifyContext) -> list[Diag
                 )
                 continue
             diagnostics.extend(check(file, context))
-    for name, batch in batches.items():
-        diagnostics.extend(BATCH_VERIFIERS[name](batch, context))
+    return diagnostics + (verify_batches(files, context) if batches else [])
+
+
+def verify_batches(files: list[RenderedFile], context: VerifyContext) -> list[Diagnostic]:
+    """Run each batch verifier once over every file that names it."""
+    _load_verifiers()
+    diagnostics: list[Diagnostic] = []
+    for name in BATCH_VERIFIERS:
+        batch = [file for file in files if name in file.verify]
+        if batch:
+            diagnostics.extend(BATCH_VERIFIERS[name](batch, context))
     return diagnostics
+
+
+def uses_batch_verifier(file: RenderedFile) -> bool:
+    _load_verifiers()
+    return any(name in BATCH_VERIFIERS for name in file.verify)
 
 
 def _load_verifiers() -> None:

@@ -1,0 +1,287 @@
+"""`compile`: discover, look every spec up in the build cache, validate and build the rest,
+then plan the writes of every spec's files into the output folder and apply, check or diff.
+
+What a run does for a spec whose inputs are unchanged is hashing: its validation warnings,
+files and facts come from its record (compiler.build). Everything else is as it was without a
+cache, and the diagnostics are the same whichever way a spec was built.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from compiler.api import (
+    CompileOptions,
+    CompileResult,
+    ValidatedSpec,
+    discover_specs,
+    layered_template_dirs,
+    name_clash,
+    template_diagnostic,
+    validate_spec,
+)
+from compiler.build import (
+    BuildRun,
+    SpecLookup,
+    build_diagnostics,
+    build_missing,
+    default_jobs,
+    files_of,
+    look_up,
+    record_of,
+    store_records,
+    validation_diagnostics,
+    verify_batch,
+    writable,
+)
+from compiler.build_cache import BlobStore, BuildCache, BuiltFile, default_cache_dir
+from compiler.build_worker import BuildJob, BuildSetup, SpecBuild
+from compiler.diagnostics import Diagnostic, has_errors
+from compiler.errors import TemplateError, UsageError
+from compiler.fingerprint import RunInputs
+from compiler.install_source import running_install_source
+from compiler.plan import Defaults
+from compiler.platform import LoadedPlatform, load_platform
+from compiler.platform.defaults import apply_platform_defaults
+from compiler.sources import display_path
+from compiler.targets import Target, discover_targets, select_targets
+from compiler.write import (
+    DiskHasher,
+    Scope,
+    SpecState,
+    apply_to_disk,
+    output_session,
+    plan_writes,
+    stale_report,
+    unified_diff,
+)
+
+
+@dataclass
+class _Run:
+    """One compile's state between its stages."""
+
+    options: CompileOptions
+    platform: LoadedPlatform | None
+    cache: BuildCache | None
+    store: BlobStore
+    lookups: list[SpecLookup]
+    validated: dict[int, ValidatedSpec] = field(default_factory=dict)
+    spool: object = None  # the temporary blob store of a run without a cache, kept alive
+
+
+def compile_specs(options: CompileOptions) -> CompileResult:
+    """Validate, render, verify and write (or check, or diff) the outputs of every spec."""
+    platform, problems = load_platform(options.platform) if options.platform else (None, [])
+    if has_errors(problems):
+        return CompileResult(problems)
+    found = discover_specs(options.paths, refuse_platform_files=True)
+    template_dirs = layered_template_dirs(options.template_dirs, platform)
+    inputs = RunInputs(
+        options.platform,
+        tuple(template_dirs),
+        tuple(options.crd_dirs),
+        tuple(options.targets) if options.targets else None,
+        running_install_source().requirement,
+    )
+    run = _start(options, platform, found.specs, inputs)
+    diagnostics = sorted([*problems, *found.skipped, *_validate(run)], key=lambda d: d.sort_key())
+    if has_errors(diagnostics):
+        return CompileResult(diagnostics, spec_count=len(run.lookups))
+    try:
+        targets = select_targets(discover_targets(template_dirs), options.targets)
+    except TemplateError as exc:  # a broken layer: reported like a spec problem, located
+        return CompileResult([*diagnostics, template_diagnostic(exc)])
+    setup = _setup(run, inputs, template_dirs, targets)
+    result = _assemble(run, _build(run, setup), diagnostics)
+    result.spool = run.spool
+    result.notes = _ci_notes(result.files, platform)
+    if not has_errors(result.diagnostics):
+        _check_unique_paths(result.files)  # a second guard: targets could still collide
+        _write(run, targets, result)
+    return result
+
+
+def _start(
+    options: CompileOptions, platform: LoadedPlatform | None, paths: list[Path], inputs: RunInputs
+) -> _Run:
+    cache = BuildCache(options.cache_dir or default_cache_dir()) if options.cache else None
+    spool = None
+    if cache is None:
+        spool = tempfile.TemporaryDirectory(prefix="specops-build-")
+    store = cache if cache is not None else BlobStore(Path(spool.name))  # type: ignore[union-attr]
+    lookups = look_up(paths, inputs.input_digest(), cache)
+    run = _Run(options, platform, cache, store, lookups, spool=spool)
+    if cache is not None and options.mode != "check":  # check compares hashes, writes nothing
+        disk = DiskHasher(options.out_dir, cache.stat_index(options.out_dir))
+        for lookup in lookups:
+            if lookup.record is not None and not writable(lookup.record, disk, cache):
+                lookup.record = None
+    return run
+
+
+def _validate(run: _Run) -> list[Diagnostic]:
+    """Validate every spec without a record (and any reused one a name clash must locate);
+    the validation warnings of reused specs come from their records."""
+    misses = [i for i, lookup in enumerate(run.lookups) if lookup.record is None]
+    run.options.progress.stage("validate", len(misses))
+    for index in misses:
+        run.validated[index] = _validate_one(run, index)
+    while (clash := _clash(run)) is not None:  # a reused spec named like an earlier one
+        run.lookups[clash].record = None
+        run.validated[clash] = validate_spec(run.lookups[clash].path, run.platform)
+    diagnostics: list[Diagnostic] = []
+    first: dict[str, str] = {}
+    for index, lookup in enumerate(run.lookups):
+        if lookup.record is not None:
+            diagnostics += validation_diagnostics(lookup.record)
+            first.setdefault(lookup.record.name, lookup.shown)
+            continue
+        item = run.validated[index]
+        diagnostics += item.diagnostics
+        if (clashing := name_clash(item, first)) is not None:
+            diagnostics.append(clashing)
+    return diagnostics
+
+
+def _validate_one(run: _Run, index: int) -> ValidatedSpec:
+    validated = validate_spec(run.lookups[index].path, run.platform)
+    run.options.progress.advance(validated.path)
+    return validated
+
+
+def _clash(run: _Run) -> int | None:
+    """A reused spec whose name an earlier spec has: its CHK016 needs its file parsed."""
+    seen: set[str] = set()
+    for index, lookup in enumerate(run.lookups):
+        if lookup.record is not None:
+            name = lookup.record.name
+            if name in seen:
+                return index
+        else:
+            item = run.validated[index]
+            if item.spec is None:
+                continue
+            name = item.spec.metadata.name
+        seen.add(name)
+    return None
+
+
+def _setup(
+    run: _Run, inputs: RunInputs, template_dirs: list[Path], targets: list[Target]
+) -> BuildSetup:
+    return BuildSetup(
+        platform_path=run.options.platform,
+        template_dirs=tuple(template_dirs),
+        targets=tuple(targets),
+        crd_dirs=tuple(run.options.crd_dirs),
+        blobs=run.store.root,
+        core_digest=inputs.core_digest(),
+        cache=run.cache.base if run.cache is not None else None,
+        revalidate=validate_spec,
+    )
+
+
+def _build(run: _Run, setup: BuildSetup) -> BuildRun:
+    progress = run.options.progress
+    jobs = []
+    for index, item in sorted(run.validated.items()):
+        assert item.loaded is not None  # valid: the run stopped otherwise
+        jobs.append(BuildJob(index, run.lookups[index].path, item.loaded.source.sha256))
+    progress.stage("render", len(jobs))
+    workers = run.options.jobs or default_jobs()
+    built = build_missing(
+        setup, jobs, dict(run.validated), workers, lambda b: progress.advance(b.spec_path)
+    )
+    progress.stage("verify", 1)  # one step: batch verifiers see every file built at once
+    verify_batch(built, setup)
+    progress.advance(f"{sum(len(b.files) for b in built.builds.values())} files")
+    return built
+
+
+def _assemble(run: _Run, built: BuildRun, diagnostics: list[Diagnostic]) -> CompileResult:
+    """Every spec's files and facts in discovery order, reused or built; records stored."""
+    files: list[BuiltFile] = []
+    planned: dict[str, SpecState] = {}
+    found: list[Diagnostic] = list(built.run_diagnostics)
+    unverified = set(built.unverified)
+    for index, lookup in enumerate(run.lookups):
+        if lookup.record is not None:
+            record = lookup.record
+            files += files_of(record, run.store)
+            planned[record.spec_path] = SpecState(record.spec_sha256)
+            found += build_diagnostics(record)
+            unverified.update(record.unverified)
+            continue
+        spec = built.builds[index]
+        files += [BuiltFile.of(f, spec.spec_path, spec.spec_sha256, run.store) for f in spec.files]
+        planned[spec.spec_path] = SpecState(spec.spec_sha256)
+        found += spec.diagnostics
+        unverified.update(spec.unverified)
+        _remember(run, built, index, spec)
+    result = CompileResult(
+        [*diagnostics, *sorted(found, key=lambda d: d.sort_key())],
+        files,
+        unverified=sorted(unverified),
+        spec_count=len(run.lookups),
+    )
+    result.planned = planned
+    return result
+
+
+def _remember(run: _Run, built: BuildRun, index: int, spec: SpecBuild) -> None:
+    item = run.validated[index]
+    if run.cache is None or not spec.ok or not built.complete or item.spec is None:
+        return
+    record = record_of(spec, item.spec.metadata.name, item.diagnostics)
+    store_records(run.cache, run.lookups[index], spec, record)
+
+
+def _ci_notes(files: list[BuiltFile], platform: LoadedPlatform | None) -> list[str]:
+    """A note when the CI workflows written install a specops no index may serve."""
+    if not any(f.target == "ci" for f in files):
+        return []
+    defaults = apply_platform_defaults(Defaults(), platform) if platform else Defaults()
+    if defaults.ci.specops_requirement is not None:
+        return []
+    note = running_install_source().note
+    return [note] if note else []
+
+
+def _check_unique_paths(files: list[BuiltFile]) -> None:
+    seen: dict[str, BuiltFile] = {}
+    for file in files:
+        other = seen.setdefault(file.path, file)
+        if other is not file:
+            raise UsageError(
+                problem=f"two outputs write {file.path}: {other.spec_path} "
+                f"({other.template}) and {file.spec_path} ({file.template})",
+                hint="two specs may not share a metadata.name",
+            )
+
+
+def _write(run: _Run, targets: list[Target], result: CompileResult) -> None:
+    """Plan the writes of the built files into the output folder, and apply, check or diff."""
+    options = run.options
+    scope = Scope(
+        frozenset(t.name for t in targets),
+        frozenset(lookup.shown for lookup in run.lookups),
+        tuple(display_path(p) for p in options.paths if p.is_dir()),
+    )
+    index = run.cache.stat_index(options.out_dir) if run.cache is not None else None
+    spec_paths = [lookup.shown for lookup in run.lookups]
+    with output_session(options.out_dir, options.mode == "write", spec_paths):
+        disk = DiskHasher(options.out_dir, index)
+        plan = plan_writes(options.out_dir, result.files, scope, result.planned, disk)
+        result.write_plan = plan
+        if options.mode == "write":
+            apply_to_disk(plan)
+            disk.forget([*plan.new, *plan.changed, *plan.prune])
+        elif options.mode == "check":
+            result.stale = stale_report(plan)
+        else:
+            result.diff = unified_diff(plan)
+    if index is not None:
+        index.save()
