@@ -80,6 +80,9 @@ class CompileResult:
     notes: list[str] = field(default_factory=list)  # said on stderr, never an error
     planned: dict[str, SpecState] = field(default_factory=dict)  # each spec's hash and facts
     spool: object = None  # keeps a run's temporary blob store (no cache) while files are read
+    # How each spec's files were had, by spec path: "input" (its inputs are unchanged since a
+    # compile on this machine), "plan" (its plan and templates are) or "built".
+    reuse: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

@@ -154,7 +154,7 @@ def record_of(built: SpecBuild, name: str, validation: list[Diagnostic]) -> Spec
         validation=[diagnostic_record(d) for d in validation],
         build=[diagnostic_record(d) for d in built.diagnostics],
         unverified=built.unverified,
-        templates=built.templates or {},
+        templates=built.templates,
         plan_key=built.plan_key,
     )
 
@@ -165,7 +165,7 @@ def store_records(
     """Remember a clean build by its input key and, when what it read is known, by its plan."""
     if lookup.key is not None and lookup.sha256 == built.spec_sha256:
         cache.store("input", lookup.key, record)
-    if built.templates is not None and not built.reused:
+    if not built.reused:
         cache.store("plan", built.plan_key, record)
 
 

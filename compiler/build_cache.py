@@ -131,10 +131,9 @@ class BlobStore:
         return self.root / "blobs" / digest[:2] / digest
 
     def put(self, data: bytes) -> str:
+        """Store `data` under its hash; always written, so a damaged blob is replaced."""
         digest = hashlib.sha256(data).hexdigest()
-        target = self.path(digest)
-        if not target.exists():
-            atomic_write(target, data)
+        atomic_write(self.path(digest), data)
         return digest
 
     def read(self, digest: str) -> bytes:
@@ -199,7 +198,13 @@ def record_is_safe(record: SpecRecord, spec_path: str, spec_sha256: str) -> bool
     """A record is for this spec file, and every path it names stays inside the folder."""
     if record.spec_path != spec_path or record.spec_sha256 != spec_sha256:
         return False
-    return all(path_problem(f.path) is None for f in record.files)
+    return paths_are_safe(record)
+
+
+def paths_are_safe(record: SpecRecord) -> bool:
+    """Every path a record names stays inside the output folder, and none twice."""
+    paths = [f.path for f in record.files]
+    return len(set(paths)) == len(paths) and all(path_problem(p) is None for p in paths)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from compiler.build_cache import BlobStore, FileRecord, SpecRecord
+from compiler.build_cache import BlobStore, FileRecord, SpecRecord, paths_are_safe
 from compiler.diagnostics import Diagnostic, has_errors
 from compiler.facts_file import FACTS_TEMPLATE, FACTS_TEMPLATE_SHA256, facts_bytes, facts_path
 from compiler.facts_record import FactsRecord, record_facts
@@ -82,7 +82,7 @@ class SpecBuild:
     files: list[FileRecord] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     unverified: list[str] = field(default_factory=list)
-    templates: dict[str, str] | None = None  # None: what it read is not known statically
+    templates: dict[str, str] = field(default_factory=dict)  # each template read, its sha256
     plan_key: str = ""
     batch: list[tuple[FileRecord, tuple[str, ...]]] = field(default_factory=list)
     reused: bool = False  # its plan's record was found: nothing was rendered
@@ -137,11 +137,11 @@ def build_one(job: BuildJob) -> SpecBuild:
     if (reused := _reuse(worker, result)) is not None:
         return reused
     result.files.append(facts)
-    rendered, problems = worker.renderer.render(plan, targets)
+    rendered, problems, read = worker.renderer.render_reading(plan, targets)
     before = set(worker.context.unverified)
     result.diagnostics = [*problems, *verify_files(rendered, worker.context, batches=False)]
     result.unverified = sorted(worker.context.unverified - before)
-    result.templates = _templates_read(worker.renderer, rendered)
+    result.templates = {name: worker.renderer.source_digest(name) for name in sorted(read)}
     for file in rendered:
         record = _spool(worker.store, file)
         result.files.append(record)
@@ -161,7 +161,9 @@ def _reuse(worker: _Worker, result: SpecBuild) -> SpecBuild | None:
     if worker.cache is None:
         return None
     record = worker.cache.record("plan", result.plan_key)
-    if record is None or record.spec_path != result.spec_path or not _current(worker, record):
+    if record is None or record.spec_path != result.spec_path or not paths_are_safe(record):
+        return None
+    if not _current(worker, record):
         return None
     if not all(worker.cache.intact(f.sha256) for f in record.files):
         return None
@@ -176,24 +178,14 @@ def _reuse(worker: _Worker, result: SpecBuild) -> SpecBuild | None:
 
 
 def _current(worker: _Worker, record: SpecRecord) -> bool:
+    """Whether every template the recorded build read still has the source it read."""
     for name, digest in record.templates.items():
         try:
-            found = worker.renderer.templates_read(name)
+            if worker.renderer.source_digest(name) != digest:
+                return False
         except Exception:  # gone, unreadable or refused: not current
             return False
-        if found is None or found.get(name) != digest:
-            return False
     return True
-
-
-def _templates_read(renderer: Renderer, files: list[RenderedFile]) -> dict[str, str] | None:
-    read: dict[str, str] = {}
-    for file in files:
-        found = renderer.templates_read(file.template)
-        if found is None:
-            return None
-        read.update(found)
-    return dict(sorted(read.items()))
 
 
 def _spool_facts(store: BlobStore, spec_path: str, facts: FactsRecord, name: str) -> FileRecord:

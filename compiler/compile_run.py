@@ -107,7 +107,7 @@ def compile_specs(options: CompileOptions) -> CompileResult:
 def _start(
     options: CompileOptions, platform: LoadedPlatform | None, paths: list[Path], inputs: RunInputs
 ) -> _Run:
-    cache = BuildCache(options.cache_dir or default_cache_dir()) if options.cache else None
+    cache = _cache(options)
     spool = None
     if cache is None:
         spool = tempfile.TemporaryDirectory(prefix="specops-build-")
@@ -120,6 +120,21 @@ def _start(
             if lookup.record is not None and not writable(lookup.record, disk, cache):
                 lookup.record = None
     return run
+
+
+def _cache(options: CompileOptions) -> BuildCache | None:
+    """The build cache, which may not be inside the output folder: a pull request can edit
+    that folder, and so could forge what the cache says was built."""
+    if not options.cache:
+        return None
+    root = options.cache_dir or default_cache_dir()
+    out = options.out_dir.resolve()
+    if root.resolve() == out or out in root.resolve().parents:
+        raise UsageError(
+            problem=f"the build cache {root} is inside the output folder {options.out_dir}",
+            hint="pass --cache-dir outside it, or --no-cache",
+        )
+    return BuildCache(root)
 
 
 def _validate(run: _Run) -> list[Diagnostic]:
@@ -205,6 +220,7 @@ def _assemble(run: _Run, built: BuildRun, diagnostics: list[Diagnostic]) -> Comp
     """Every spec's files and facts in discovery order, reused or built; records stored."""
     files: list[BuiltFile] = []
     planned: dict[str, SpecState] = {}
+    reuse: dict[str, str] = {}
     found: list[Diagnostic] = list(built.run_diagnostics)
     unverified = set(built.unverified)
     for index, lookup in enumerate(run.lookups):
@@ -214,12 +230,14 @@ def _assemble(run: _Run, built: BuildRun, diagnostics: list[Diagnostic]) -> Comp
             planned[record.spec_path] = SpecState(record.spec_sha256)
             found += build_diagnostics(record)
             unverified.update(record.unverified)
+            reuse[record.spec_path] = "input"
             continue
         spec = built.builds[index]
         files += [BuiltFile.of(f, spec.spec_path, spec.spec_sha256, run.store) for f in spec.files]
         planned[spec.spec_path] = SpecState(spec.spec_sha256)
         found += spec.diagnostics
         unverified.update(spec.unverified)
+        reuse[spec.spec_path] = "plan" if spec.reused else "built"
         _remember(run, built, index, spec)
     result = CompileResult(
         [*diagnostics, *sorted(found, key=lambda d: d.sort_key())],
@@ -227,7 +245,7 @@ def _assemble(run: _Run, built: BuildRun, diagnostics: list[Diagnostic]) -> Comp
         unverified=sorted(unverified),
         spec_count=len(run.lookups),
     )
-    result.planned = planned
+    result.planned, result.reuse = planned, reuse
     return result
 
 

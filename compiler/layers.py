@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import os
 import posixpath
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from pathlib import Path
+from typing import Any
 
 import jinja2
 from jinja2.loaders import split_template_path
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from compiler.errors import TemplateError
 
@@ -68,3 +70,17 @@ class ConfinedLoader(jinja2.FileSystemLoader):
                     )
                 break
         return super().get_source(environment, template)
+
+
+class ReadingEnvironment(ImmutableSandboxedEnvironment):
+    """The renderer's sandbox, recording the name of each template it loads while `reading`
+    is a set (cached templates too): what the incremental build keys a spec's files on."""
+
+    reading: set[str] | None = None
+
+    def _load_template(
+        self, name: str, globals: MutableMapping[str, Any] | None
+    ) -> jinja2.Template:
+        if self.reading is not None:
+            self.reading.add(name)
+        return super()._load_template(name, globals)

@@ -17,12 +17,11 @@ from typing import Any
 
 import jinja2
 import jinja2.meta
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from compiler.diagnostics import Diagnostic, Location, error
 from compiler.errors import TemplateError
 from compiler.filters import FILTERS, Safe, UnsafeValueError
-from compiler.layers import ConfinedLoader
+from compiler.layers import ConfinedLoader, ReadingEnvironment
 from compiler.plan import Plan, ResolvedEnvironment
 from compiler.post import run_post_step
 from compiler.target_paths import SAFE_SEGMENT
@@ -59,7 +58,7 @@ class Renderer:
 
     def __init__(self, template_dirs: list[Path]) -> None:
         self.template_dirs = template_dirs
-        self.env = ImmutableSandboxedEnvironment(
+        self.env = ReadingEnvironment(
             loader=ConfinedLoader([str(d) for d in template_dirs]),
             undefined=jinja2.StrictUndefined,
             autoescape=False,
@@ -71,9 +70,26 @@ class Renderer:
         self.env.filters.update(FILTERS)
         self._digests: dict[str, str] = {}
         self._conditions: dict[str, Callable[..., Any]] = {}
-        self._computed: set[str] = set()  # templates that name another by an expression
 
     def render(
+        self, plan: Plan, targets: list[Target]
+    ) -> tuple[list[RenderedFile], list[Diagnostic]]:
+        files, diagnostics, _ = self.render_reading(plan, targets)
+        return files, diagnostics
+
+    def render_reading(
+        self, plan: Plan, targets: list[Target]
+    ) -> tuple[list[RenderedFile], list[Diagnostic], set[str]]:
+        """`render`, and the name of every template the rendering loaded (includes chosen by
+        an expression too): what the incremental build keys a spec's files on."""
+        self.env.reading = set()
+        try:
+            files, diagnostics = self._render_all(plan, targets)
+            return files, diagnostics, self.env.reading
+        finally:
+            self.env.reading = None
+
+    def _render_all(
         self, plan: Plan, targets: list[Target]
     ) -> tuple[list[RenderedFile], list[Diagnostic]]:
         files: list[RenderedFile] = []
@@ -169,20 +185,16 @@ class Renderer:
             source, _, _ = self.env.loader.get_source(self.env, name)  # type: ignore[union-attr]
             found[name] = source
             for referenced in jinja2.meta.find_referenced_templates(self.env.parse(source)):
-                if referenced is None:  # a computed name cannot be followed statically
-                    self._computed.add(name)
-                else:
+                if referenced is not None:  # a computed name cannot be followed statically
                     self._sources(referenced, found)
         return found
 
-    def templates_read(self, template: str) -> dict[str, str] | None:
-        """Each template a file's `template` reads (itself and what it includes, imports or
-        extends) with the sha256 of its source; None when one of them names another by a
-        computed expression, so that what it reads is only known while rendering."""
-        found = self._sources(template.split(" (")[0], {})
-        if self._computed.intersection(found):
-            return None
-        return {name: hashlib.sha256(src.encode()).hexdigest() for name, src in found.items()}
+    def source_digest(self, name: str) -> str:
+        """The sha256 of the source the template `name` resolves to now, in whichever layer.
+
+        Raises what the loader raises for a template that is gone or refused."""
+        source, _, _ = self.env.loader.get_source(self.env, name)  # type: ignore[union-attr]
+        return hashlib.sha256(source.encode()).hexdigest()
 
     def _template_problem(self, plan: Plan, name: str, exc: Exception) -> Diagnostic:
         line = _template_line(exc, name)

@@ -9,10 +9,10 @@ from collections.abc import Callable
 from typing import Any
 
 import jinja2
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel
 
 from compiler.diagnostics import JsonPath
+from compiler.layers import ReadingEnvironment
 from compiler.plan import Plan
 from compiler.platform.usage import ENV_FIELDS, PLAN_FIELDS, Reads
 
@@ -81,7 +81,7 @@ def _register(paths: dict[int, JsonPath], value: Any, path: JsonPath) -> None:
             _register(paths, item, (*path, str(key)))
 
 
-class RecordingEnvironment(ImmutableSandboxedEnvironment):
+class RecordingEnvironment(ReadingEnvironment):
     """The renderer's sandbox, recording every attribute and item lookup."""
 
     recorder: Recorder
@@ -97,7 +97,7 @@ class RecordingEnvironment(ImmutableSandboxedEnvironment):
         return value
 
 
-def recording(env: ImmutableSandboxedEnvironment) -> RecordingEnvironment:
+def recording(env: ReadingEnvironment) -> RecordingEnvironment:
     """A recording copy of a renderer's environment: same loader, options and filters."""
     copy = RecordingEnvironment(
         loader=env.loader,
