@@ -108,6 +108,8 @@ class _Worker:
         self.cache = BuildCache(setup.cache) if setup.cache is not None else None
 
 
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
 # Set by the parent before it forks a pool (or builds in-process): the specs it validated.
 _VALIDATED: dict[int, Validated] = {}
 _SETUP: list[BuildSetup] = []
@@ -213,16 +215,29 @@ def _spool(store: BlobStore, file: RenderedFile) -> FileRecord:
 # --- running many ----------------------------------------------------------------------------
 
 
-def _quiet() -> None:
-    """A worker's streams go nowhere: it reports through its results only."""
+def _quiet(parent: int) -> None:
+    """A worker's streams go nowhere (it reports through its results only), and it dies with
+    its parent: a killed compile must not leave workers behind holding the queue open."""
+    _die_with(parent)
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
     sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (new locks, not the parent's)
 
 
-def _spawn_init(setup: BuildSetup) -> None:
-    _quiet()
+def _die_with(parent: int) -> None:
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
+
+
+def _spawn_init(setup: BuildSetup, parent: int) -> None:
+    _quiet(parent)
     _SETUP[:] = [setup]
 
 
@@ -268,11 +283,13 @@ def _pool(size: int) -> Iterator[ProcessPoolExecutor]:
         _worker()  # warm before the fork: every worker starts with Jinja and kfp loaded
         _warm_kfp()
         context = multiprocessing.get_context("fork")
-        pool = ProcessPoolExecutor(size, mp_context=context, initializer=_quiet)
+        pool = ProcessPoolExecutor(
+            size, mp_context=context, initializer=_quiet, initargs=(os.getpid(),)
+        )
     else:
         context = multiprocessing.get_context("spawn")
         pool = ProcessPoolExecutor(
-            size, mp_context=context, initializer=_spawn_init, initargs=(_SETUP[0],)
+            size, mp_context=context, initializer=_spawn_init, initargs=(_SETUP[0], os.getpid())
         )
     try:
         yield pool
