@@ -207,19 +207,11 @@ def paths_are_safe(record: SpecRecord) -> bool:
     return len(set(paths)) == len(paths) and all(path_problem(p) is None for p in paths)
 
 
-@dataclass(frozen=True, slots=True)
-class _Stat:
-    size: int
-    mtime_ns: int
-    ctime_ns: int
-    inode: int
-    device: int
+_Stat = tuple[int, int, int, int, int]  # size, mtime_ns, ctime_ns, inode, device
 
-    @classmethod
-    def of(cls, result: os.stat_result) -> _Stat:
-        return cls(
-            result.st_size, result.st_mtime_ns, result.st_ctime_ns, result.st_ino, result.st_dev
-        )
+
+def _stat_of(result: os.stat_result) -> _Stat:
+    return (result.st_size, result.st_mtime_ns, result.st_ctime_ns, result.st_ino, result.st_dev)
 
 
 class StatIndex:
@@ -233,18 +225,18 @@ class StatIndex:
         try:
             document = json.loads(path.read_bytes())
             for name, (stat, digest) in document["entries"].items():
-                self.entries[name] = (_Stat(*stat), digest)
+                self.entries[name] = (tuple(stat), digest)
         except (OSError, ValueError, KeyError, TypeError):
             self.entries = {}
 
     def lookup(self, relative: str, result: os.stat_result) -> str | None:
         found = self.entries.get(relative)
-        return found[1] if found is not None and found[0] == _Stat.of(result) else None
+        return found[1] if found is not None and found[0] == _stat_of(result) else None
 
     def remember(self, relative: str, result: os.stat_result, digest: str) -> None:
         if time.time_ns() - max(result.st_mtime_ns, result.st_ctime_ns) < _RACY_NS:
             return  # racily clean: a change in the same tick would keep this stat
-        self.entries[relative] = (_Stat.of(result), digest)
+        self.entries[relative] = (_stat_of(result), digest)
         self.changed = True
 
     def forget(self, relative: str) -> None:
@@ -254,10 +246,7 @@ class StatIndex:
     def save(self) -> None:
         if not self.changed:
             return
-        entries = {
-            name: [[s.size, s.mtime_ns, s.ctime_ns, s.inode, s.device], digest]
-            for name, (s, digest) in sorted(self.entries.items())
-        }
+        entries = {name: [list(s), d] for name, (s, d) in sorted(self.entries.items())}
         with contextlib.suppress(OSError):
             atomic_write(self.path, json.dumps({"entries": entries}).encode())
 

@@ -178,15 +178,18 @@ def path_problem(path: str) -> str | None:
 
 def symlink_on_path(out_dir: Path, relative: str, seen: dict[str, str] | None = None) -> str | None:
     """The first component of `relative` (below `out_dir`) that is a symbolic link, if any;
-    `seen` remembers what each folder was ("link", "absent" or "dir") across calls."""
+    `seen` remembers what each component was ("link", "absent" or "other") across calls."""
     seen = {} if seen is None else seen
-    parts = PurePosixPath(relative).parts
+    parts = relative.split("/")
+    root = str(out_dir)
     for depth in range(1, len(parts) + 1):
         prefix = "/".join(parts[:depth])
         if prefix not in seen:
-            current = out_dir / prefix
-            is_link = current.is_symlink()
-            seen[prefix] = "link" if is_link else "dir" if current.exists() else "absent"
+            try:
+                mode = os.lstat(f"{root}/{prefix}").st_mode
+                seen[prefix] = "link" if stat.S_ISLNK(mode) else "other"
+            except OSError:
+                seen[prefix] = "absent"
         if seen[prefix] == "link":
             return prefix
         if seen[prefix] == "absent":

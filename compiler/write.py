@@ -16,7 +16,8 @@ import os
 import stat
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from json.encoder import encode_basestring_ascii
+from pathlib import Path
 
 from compiler import commit, safefs
 from compiler._version import __version__
@@ -148,6 +149,7 @@ class DiskHasher:
     def __init__(self, out_dir: Path, index: StatIndex | None = None) -> None:
         self.out_dir = out_dir
         self.index = index
+        self._root = str(out_dir)
         self._links: dict[str, bool] = {}
         self._states: dict[str, tuple[str | None, str | None]] = {}
 
@@ -157,35 +159,47 @@ class DiskHasher:
             self._states[relative] = self._read(relative)
         return self._states[relative]
 
-    def _linked_prefix(self, relative: str) -> str | None:
-        parts = PurePosixPath(relative).parts
-        for depth in range(1, len(parts) + 1):
+    def _linked_folder(self, relative: str) -> str | None:
+        """The first folder on the way to `relative` that is a symbolic link, if any."""
+        parts = relative.split("/")
+        for depth in range(1, len(parts)):
             prefix = "/".join(parts[:depth])
             if prefix not in self._links:
-                self._links[prefix] = self.out_dir.joinpath(prefix).is_symlink()
+                self._links[prefix] = os.path.islink(f"{self._root}/{prefix}")
             if self._links[prefix]:
                 return prefix
         return None
 
     def _read(self, relative: str) -> tuple[str | None, str | None]:
-        if (linked := self._linked_prefix(relative)) is not None:
+        if (linked := self._linked_folder(relative)) is not None:
             return None, f"{relative}: {linked} is a symbolic link"
+        path = f"{self._root}/{relative}"
         try:
-            fd = os.open(self.out_dir / relative, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-        except FileNotFoundError:
+            found = os.lstat(path)
+        except (FileNotFoundError, NotADirectoryError):
             return None, None
-        except IsADirectoryError:
+        except OSError as exc:
+            return None, f"{relative}: cannot be read ({exc.strerror})"
+        if stat.S_ISLNK(found.st_mode):
+            return None, f"{relative}: {relative} is a symbolic link"
+        if stat.S_ISDIR(found.st_mode):
             return None, f"{relative}: a directory is in the way"
+        if not stat.S_ISREG(found.st_mode):
+            return None, f"{relative}: not a regular file"
+        if self.index is not None and (known := self.index.lookup(relative, found)):
+            return known, None
+        return self._hash(relative, path)
+
+    def _hash(self, relative: str, path: str) -> tuple[str | None, str | None]:
+        """Read the file without following a link swapped in since it was stat'ed."""
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         except OSError as exc:
             return None, f"{relative}: cannot be read ({exc.strerror})"
         with os.fdopen(fd, "rb") as handle:
             found = os.fstat(handle.fileno())
-            if stat.S_ISDIR(found.st_mode):
-                return None, f"{relative}: a directory is in the way"
             if not stat.S_ISREG(found.st_mode):
                 return None, f"{relative}: not a regular file"
-            if self.index is not None and (known := self.index.lookup(relative, found)):
-                return known, None
             digest = hashlib.sha256(handle.read()).hexdigest()
         if self.index is not None:
             self.index.remember(relative, found, digest)
@@ -208,7 +222,7 @@ def _find_leftovers(plan: WritePlan, paths: set[str]) -> None:
     """A journal or temporaries a crashed run left (compile recovers; --check reports them)."""
     if read_journal(plan.out_dir) is not None:
         plan.inconsistent.append(f"{JOURNAL_PATH}: a compile was interrupted; run compile")
-    directories = {str(PurePosixPath(p).parent) for p in paths if path_problem(p) is None}
+    directories = {p.rpartition("/")[0] or "." for p in paths if path_problem(p) is None}
     with contextlib.suppress(safefs.UnsafeOutputError):  # a linked directory is a conflict
         plan.temporaries = safefs.stray_temporaries(plan.out_dir, {*directories, SPECOPS_DIR})
     plan.inconsistent += [
@@ -296,16 +310,13 @@ def _manifest_bytes(manifest: dict[str, ManifestEntry], specs: dict[str, SpecSta
 
 
 def _entry_json(entry: ManifestEntry) -> str:
-    quote = json.dumps
-    fields = [
-        f'"sha256": {quote(entry.sha256)}',
-        f'"spec": {quote(entry.spec)}',
-        f'"spec_sha256": {quote(entry.spec_sha256)}',
-        f'"target": {quote(entry.target)}',
-        f'"template": {quote(entry.template)}',
-        f'"template_sha256": {quote(entry.template_sha256)}',
-    ]
-    return _object(fields, "    ")
+    quote = encode_basestring_ascii  # what json.dumps writes for a str, without its overhead
+    return (
+        f'{{\n      "sha256": {quote(entry.sha256)},\n      "spec": {quote(entry.spec)},\n'
+        f'      "spec_sha256": {quote(entry.spec_sha256)},\n'
+        f'      "target": {quote(entry.target)},\n      "template": {quote(entry.template)},\n'
+        f'      "template_sha256": {quote(entry.template_sha256)}\n    }}'
+    )
 
 
 def _object(items: list[str], indent: str) -> str:
