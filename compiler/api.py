@@ -14,14 +14,13 @@ from compiler.errors import TemplateError, UsageError
 from compiler.install_source import running_install_source
 from compiler.loader import LoadedSpec, load
 from compiler.model import MLPipeline, build_model
-from compiler.plan import Defaults, Plan, build_plan
+from compiler.plan import Defaults, Plan
+from compiler.planner import build_plan
 from compiler.platform import LoadedPlatform, load_platform
+from compiler.platform.checks import resolved_diagnostics
 from compiler.platform.defaults import apply_platform_defaults
-from compiler.platform.delivery import delivery_diagnostics
-from compiler.platform.policies import platform_diagnostics
-from compiler.platform.resolve import fill_omitted
+from compiler.platform.resolve import ResolvedSpec, resolve_spec
 from compiler.progress import NO_PROGRESS, Progress
-from compiler.registry import registry_diagnostics
 from compiler.sources import Discovery, check_spec_path, discover_all, display_path, read_source
 
 if TYPE_CHECKING:  # the compile stages load these when a compile runs: validate never does
@@ -36,8 +35,9 @@ Mode = Literal["write", "check", "diff"]
 class ValidatedSpec:
     path: str
     loaded: LoadedSpec | None
-    spec: MLPipeline | None
+    spec: MLPipeline | None  # with what the platform fills in (`resolved.spec`)
     diagnostics: list[Diagnostic]
+    resolved: ResolvedSpec | None = None  # what the plan is built from; None: no model
 
 
 @dataclass
@@ -102,14 +102,10 @@ def validate_spec(path: Path, platform: LoadedPlatform | None = None) -> Validat
     spec, diagnostics = build_model(loaded)
     if spec is None:
         return ValidatedSpec(shown, loaded, None, scrub([*found, *diagnostics], secrets))
-    spec = fill_omitted(platform, spec, loaded)  # namespaces, model_uri the platform gives
-    extra = platform.platform.estimators.entries(platform.path) if platform else ()
-    diagnostics = [*found, *run_checks(spec, loaded, extra)]
-    diagnostics += delivery_diagnostics(platform, spec, loaded)  # CHK024-CHK026
-    diagnostics += registry_diagnostics(platform, spec, loaded)  # CHK029-CHK031
-    if platform is not None:
-        diagnostics += platform_diagnostics(platform, spec, loaded)
-    return ValidatedSpec(shown, loaded, spec, scrub(diagnostics, secrets))
+    resolved = resolve_spec(spec, loaded, platform)  # once: the plan reads it too
+    diagnostics = [*found, *run_checks(resolved.spec, loaded, resolved.estimators)]
+    diagnostics += resolved_diagnostics(resolved)  # delivery, registry, layering, policies
+    return ValidatedSpec(shown, loaded, resolved.spec, scrub(diagnostics, secrets), resolved)
 
 
 def validate(
@@ -176,6 +172,7 @@ def _unique_names(specs: list[ValidatedSpec]) -> list[ValidatedSpec]:
                             "every spec needs its own name",
                         ),
                     ],
+                    item.resolved,
                 )
             first.setdefault(name, item.path)
         result.append(item)
@@ -220,8 +217,8 @@ def compile_specs(options: CompileOptions) -> CompileResult:
     diagnostics = list(validated.diagnostics)
     options.progress.stage("render", len(validated.specs))
     for item in validated.specs:
-        assert item.spec is not None and item.loaded is not None  # validated.ok
-        plan: Plan = build_plan(item.spec, item.loaded, platform=validated.platform)
+        assert item.resolved is not None  # validated.ok
+        plan: Plan = build_plan(item.resolved)
         rendered, problems = renderer.render(plan, targets)
         planned[plan.provenance.spec_path] = SpecState(
             plan.provenance.spec_sha256, record_facts(plan)

@@ -31,10 +31,13 @@ from compiler.model.spec import Strict
 from compiler.model.types import ShortText
 from compiler.plan import Defaults
 from compiler.platform.merge import (
+    ENVIRONMENT_RULES,
     MISSING,
+    SPEC_RULES,
     Layer,
     MergeRule,
     RuleBook,
+    describe,
     merge_layers,
     mounted,
     value_at,
@@ -187,6 +190,21 @@ DEFAULTS_RULES: tuple[MergeRule, ...] = tuple(_deep_rules(Defaults, ROOT))
 DEFAULTS_BOOK = RuleBook(DEFAULTS_RULES)
 
 
+def rules_markdown() -> str:
+    """The declared rules as a Markdown table (the README embeds exactly this)."""
+    lines = ["| document | field | rule | why |", "|---|---|---|---|"]
+    documents = (
+        ("spec", SPEC_RULES),
+        ("environment", ENVIRONMENT_RULES),
+        ("defaults", DEFAULTS_RULES),
+    )
+    for document, rules in documents:
+        for rule in rules:
+            lines.append(f"| {document} | `{rule.path}` | {describe(rule)} | {rule.why} |")
+    lines.append("| all | every other field | replace | the highest layer that sets it wins |")
+    return "\n".join(lines) + "\n"
+
+
 # --- values ----------------------------------------------------------------------------------
 
 
@@ -233,7 +251,7 @@ def defaults_layers(
     platform: LoadedPlatform | None, base: Defaults | None = None
 ) -> tuple[Layer, ...]:
     """The built-in values, then what the platform file writes (each where it writes it)."""
-    builtin = Layer(BUILTIN_LAYER, {ROOT: to_data(base or Defaults())}, lambda _: BUILTIN_LOCATION)
+    builtin = _builtin_layer() if base is None else _layer_of(base)
     if platform is None:
         return (builtin,)
     data = platform.loaded.data
@@ -249,12 +267,26 @@ def defaults_layers(
     return (builtin, mounted(PLATFORM_LAYER, platform.loaded, mounts))
 
 
-def apply_platform_defaults(base: Defaults, platform: LoadedPlatform | None) -> Defaults:
-    """`base` with every value the platform file sets layered over it by the rules above."""
-    merged = merge_layers(defaults_layers(platform, base), DEFAULTS_BOOK)
-    result = from_data(Defaults, merged[ROOT])
+@functools.cache
+def _builtin_layer() -> Layer:
+    """The same for every spec: made once (merging never changes a layer's data)."""
+    return _layer_of(Defaults())
+
+
+def _layer_of(base: Defaults) -> Layer:
+    return Layer(BUILTIN_LAYER, {ROOT: to_data(base)}, lambda _: BUILTIN_LOCATION)
+
+
+def defaults_from_layers(layers: tuple[Layer, ...]) -> Defaults:
+    """The settings `defaults_layers` give, merged by the rules above."""
+    result = from_data(Defaults, merge_layers(layers, DEFAULTS_BOOK)[ROOT])
     assert isinstance(result, Defaults)
     return result
+
+
+def apply_platform_defaults(base: Defaults, platform: LoadedPlatform | None) -> Defaults:
+    """`base` with every value the platform file sets layered over it by the rules above."""
+    return defaults_from_layers(defaults_layers(platform, base))
 
 
 def alias_clashes(data: Any) -> Iterator[tuple[JsonPath, JsonPath]]:

@@ -1,11 +1,14 @@
-"""Resolve one spec through the platform's layers.
+"""Stage 4: resolve one spec against its platform, once, into a `ResolvedSpec`.
 
 Spec-wide values: platform defaults -> the platform's model storage root (as
 `deploy.model_uri`, see compiler.platform.storage) -> spec. Each environment: platform defaults
 (`defaults.environment`) -> the platform's environment of the same name -> the model storage root
--> the spec (its `deploy.model_uri`) -> the spec's environment entry. The result is an effective
-`MLPipeline` (what templates see as `plan.spec`) plus, per environment, the platform-only
-settings.
+-> the spec (its `deploy.model_uri`) -> the spec's environment entry. Platform-wide settings:
+specops' built-in `Defaults` -> the platform's `defaults:` (compiler.platform.defaults). Delivery
+settings: the spec, the platform, the checkout's git remote (compiler.platform.delivery).
+
+The semantic rules, the policies and the plan all read the one `ResolvedSpec` made here; none of
+them resolves again.
 """
 
 from __future__ import annotations
@@ -17,10 +20,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from compiler.catalog import Estimator
 from compiler.diagnostics import Diagnostic, JsonPath, error, warning
 from compiler.loader import LoadedSpec
 from compiler.model.spec import Environment, MLPipeline
 from compiler.model.types import DNS_LABEL
+from compiler.plan import Defaults
+from compiler.platform.defaults import defaults_from_layers, defaults_layers
+from compiler.platform.delivery import DeliverySettings, delivery_settings
 from compiler.platform.load import LoadedPlatform
 from compiler.platform.merge import (
     ENVIRONMENT_RULES,
@@ -62,7 +69,9 @@ class EnvironmentResolution:
 
 @dataclass(frozen=True, slots=True)
 class Resolution:
-    spec: MLPipeline  # effective: platform defaults under the spec's own values
+    """The layers of the spec and of each of its environments, merged."""
+
+    effective: MLPipeline | None  # platform defaults under the spec's values; None: PLT020
     layers: tuple[Layer, ...]
     value: dict[str, Any]
     environments: tuple[EnvironmentResolution, ...]
@@ -72,7 +81,58 @@ class Resolution:
         return next((e for e in self.environments if e.name == name), None)
 
 
-def resolve(platform: LoadedPlatform | None, spec: MLPipeline, loaded: LoadedSpec) -> Resolution:
+@dataclass(frozen=True, slots=True)
+class ResolvedSpec:
+    """One spec resolved against its platform (or none): everything checks, policies and the
+    plan read, made once per spec per run by `resolve_spec`."""
+
+    loaded: LoadedSpec
+    # As written, with the namespaces and model_uri it leaves out filled in from the platform:
+    # what the semantic rules check (compiler.check).
+    spec: MLPipeline
+    # Every platform layer under the spec's own values: what policies and the plan read.
+    effective: MLPipeline
+    layered: Resolution  # where each spec and environment value came from (explain, policies)
+    defaults: Defaults  # specops' built-in settings with the platform's over them
+    defaults_layers: tuple[Layer, ...]  # where each of those came from
+    delivery: DeliverySettings
+    estimators: tuple[Estimator, ...]  # the classes the platform adds to the catalog
+    platform: LoadedPlatform | None
+
+    @property
+    def diagnostics(self) -> tuple[Diagnostic, ...]:
+        """What layering found (PLT0xx): conflicts between the platform and the spec."""
+        return self.layered.diagnostics
+
+
+def resolve_spec(
+    spec: MLPipeline,
+    loaded: LoadedSpec,
+    platform: LoadedPlatform | None = None,
+    *,
+    defaults: Defaults | None = None,
+) -> ResolvedSpec:
+    """Resolve one modelled spec under `platform`; `defaults` replaces specops' built-in
+    settings (under the platform's). Layering problems are in `.diagnostics`; raises nothing."""
+    layered = layer_spec(platform, spec, loaded)
+    filled = _filled(platform, spec, layered)
+    layers = defaults_layers(platform, defaults)
+    merged = defaults_from_layers(layers) if platform is not None else defaults or Defaults()
+    projects = {e.name: e.extras["argocd_project"] for e in layered.environments if platform}
+    return ResolvedSpec(
+        loaded,
+        filled,
+        layered.effective or filled,
+        layered,
+        merged,
+        layers,
+        delivery_settings(merged, filled, loaded, projects),
+        platform.platform.estimators.entries(platform.path) if platform else (),
+        platform,
+    )
+
+
+def layer_spec(platform: LoadedPlatform | None, spec: MLPipeline, loaded: LoadedSpec) -> Resolution:
     """Merge the layers of one valid spec; layering problems come back as diagnostics."""
     root, problems = model_root(platform, spec, loaded)
     layers = _spec_layers(platform, loaded, root)
@@ -90,7 +150,7 @@ def resolve(platform: LoadedPlatform | None, spec: MLPipeline, loaded: LoadedSpe
             {k: v for k, v in e.value.items() if k in _SPEC_ENVIRONMENT_KEYS} for e in environments
         ],
     }
-    effective = _validate_effective(effective_doc, loaded, problems) or spec
+    effective = _validate_effective(effective_doc, loaded, problems)
     problems.extend(_layer_checks(platform, loaded, environments))
     return Resolution(effective, layers, value, environments, tuple(problems))
 
@@ -239,21 +299,18 @@ def _replicas_order(env: EnvironmentResolution, loaded: LoadedSpec) -> Iterator[
         )
 
 
-def fill_omitted(
-    platform: LoadedPlatform | None, spec: MLPipeline, loaded: LoadedSpec
-) -> MLPipeline:
+def _filled(platform: LoadedPlatform | None, spec: MLPipeline, layered: Resolution) -> MLPipeline:
     """The spec with the namespaces and model_uri it leaves out filled in from the platform's
     layers (what the semantic rules check; CHK018/CHK019 report what nothing fills)."""
     omitted = [e.namespace is None for e in spec.deploy.environments]
     if platform is None or not (any(omitted) or spec.deploy.model_uri is None):
         return spec
-    resolution = resolve(platform, spec, loaded)
     environments = [
-        env.model_copy(update={"namespace": resolution.environments[i].value.get("namespace")})
+        env.model_copy(update={"namespace": layered.environments[i].value.get("namespace")})
         if omitted[i]
         else env
         for i, env in enumerate(spec.deploy.environments)
     ]
-    model_uri = spec.deploy.model_uri or resolution.value["deploy"].get("model_uri")
+    model_uri = spec.deploy.model_uri or layered.value["deploy"].get("model_uri")
     deploy = spec.deploy.model_copy(update={"environments": environments, "model_uri": model_uri})
     return spec.model_copy(update={"deploy": deploy})
