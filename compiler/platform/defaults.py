@@ -10,7 +10,8 @@ platform.yaml is validated, and its value is the built-in one. This module deriv
 - the merge rules, built-in -> platform: a dataclass or model whose fields all have defaults and a
   mapping merge key by key; everything else — a structure with a required field (`ci.checkout`:
   repository, sha and version belong together) included — is replaced whole;
-- the layers `plan.defaults` and `specops explain SPEC '$.defaults.…'` read.
+- the layers `plan.defaults` and `specops explain SPEC '$.defaults.…'` read (made in
+  compiler.platform.resolve, which has the loaded platform).
 
 A few fields also have an older, grouped spelling (`ALIASES`); writing both is PLT004.
 """
@@ -22,7 +23,7 @@ import functools
 import types
 import typing
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, create_model
 
@@ -34,17 +35,11 @@ from compiler.platform.merge import (
     ENVIRONMENT_RULES,
     MISSING,
     SPEC_RULES,
-    Layer,
     MergeRule,
     RuleBook,
     describe,
-    merge_layers,
-    mounted,
     value_at,
 )
-
-if TYPE_CHECKING:
-    from compiler.platform.load import LoadedPlatform
 
 ROOT = "defaults"  # the document's one key: paths read `$.defaults.kfp_base_image`
 BUILTIN_LAYER = "specops built-in"
@@ -242,51 +237,6 @@ def from_data(tp: Any, data: Any) -> Any:
         shaped = [a for a in args if _is_structure(_bare(a)) or typing.get_origin(_bare(a))]
         return from_data(shaped[0], data) if shaped else data
     return data
-
-
-# --- layers ----------------------------------------------------------------------------------
-
-
-def defaults_layers(
-    platform: LoadedPlatform | None, base: Defaults | None = None
-) -> tuple[Layer, ...]:
-    """The built-in values, then what the platform file writes (each where it writes it)."""
-    builtin = _builtin_layer() if base is None else _layer_of(base)
-    if platform is None:
-        return (builtin,)
-    data = platform.loaded.data
-    mounts: list[tuple[JsonPath, JsonPath]] = []
-    for item in dataclasses.fields(Defaults):
-        path: JsonPath = (item.name,)
-        alias = ALIASES.get(path)
-        written = value_at(data, (ROOT, *path)) is not MISSING
-        if not written and alias is not None and value_at(data, (ROOT, *alias)) is not MISSING:
-            mounts.append(((ROOT, *path), (ROOT, *alias)))
-        elif written:
-            mounts.append(((ROOT, *path), (ROOT, *path)))
-    return (builtin, mounted(PLATFORM_LAYER, platform.loaded, mounts))
-
-
-@functools.cache
-def _builtin_layer() -> Layer:
-    """The same for every spec: made once (merging never changes a layer's data)."""
-    return _layer_of(Defaults())
-
-
-def _layer_of(base: Defaults) -> Layer:
-    return Layer(BUILTIN_LAYER, {ROOT: to_data(base)}, lambda _: BUILTIN_LOCATION)
-
-
-def defaults_from_layers(layers: tuple[Layer, ...]) -> Defaults:
-    """The settings `defaults_layers` give, merged by the rules above."""
-    result = from_data(Defaults, merge_layers(layers, DEFAULTS_BOOK)[ROOT])
-    assert isinstance(result, Defaults)
-    return result
-
-
-def apply_platform_defaults(base: Defaults, platform: LoadedPlatform | None) -> Defaults:
-    """`base` with every value the platform file sets layered over it by the rules above."""
-    return defaults_from_layers(defaults_layers(platform, base))
 
 
 def alias_clashes(data: Any) -> Iterator[tuple[JsonPath, JsonPath]]:
