@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from compiler.check import rule
+from compiler.check.rules import rule
 from compiler.diagnostics import Diagnostic, error
 from compiler.loader import LoadedSpec
 from compiler.model.spec import MLPipeline
