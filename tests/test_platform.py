@@ -29,8 +29,8 @@ from compiler.platform.merge import (
     merge_layers,
     value_at,
 )
-from compiler.platform.schema import platform_schema_text
 from compiler.platform.usage import StaticAnalyser
+from compiler.schema import platform_schema_text
 from compiler.templates_check import TemplatesCheckOptions, check_templates
 from tests.conftest import REPO
 
