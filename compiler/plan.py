@@ -97,7 +97,7 @@ class Defaults:
     serving_resources: Resources = field(default_factory=lambda: Resources(cpu="1", memory="2Gi"))
     # No built-in value (a placeholder would deploy somewhere nobody chose): the spec, the
     # platform or the checkout's git remote gives them, else validation fails (CHK024-CHK026,
-    # compiler.platform.delivery).
+    # compiler.platform.checks).
     argocd_project: DnsLabel | None = None
     argocd_repo_url: RepoUri | None = None
     argocd_target_revision: GitRef = "main"

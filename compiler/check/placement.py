@@ -1,8 +1,8 @@
 """Where a spec deploys to: every environment needs a namespace and the spec a model storage root.
 
 A spec may leave both to the platform (a namespace pattern per environment, a model storage
-root). compiler.api fills in what the platform gives before the rules run
-(compiler.platform.resolve.fill_omitted), so what is still missing here nobody gives.
+root). The rules see the resolved spec with what the platform gives filled in
+(compiler.platform.resolve, `ResolvedSpec.spec`), so what is still missing here nobody gives.
 """
 
 from __future__ import annotations

@@ -212,7 +212,7 @@ def _spec_view(plan: Plan) -> dict[str, Any]:
     return view
 
 
-# A registry field the spec leaves out: the setting that fills it in (compiler.plan.registry_plan).
+# A registry field the spec leaves out: what fills it in (compiler.planner.registry_plan).
 _REGISTRY_FILLED_BY = {
     "tracking_uri": ("defaults", "registry_tracking_uri"),
     "token": ("defaults", "registry_token"),
