@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
+import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -116,6 +118,22 @@ class ResolvedSpec:
     def diagnostics(self) -> tuple[Diagnostic, ...]:
         """What layering found (PLT0xx): conflicts between the platform and the spec."""
         return self.layered.diagnostics
+
+    def fingerprint(self) -> str:
+        """The sha256 of everything here the plan reads (compiler.planner), which an incremental
+        build can key the spec's outputs on: a platform change the spec does not read (another
+        environment, a policy) leaves it as it is."""
+        estimator = self.effective.model.estimator
+        read = {
+            "spec": [self.loaded.source.path, self.loaded.source.sha256],
+            "effective": self.effective.model_dump(mode="json", by_alias=True),
+            "defaults": to_data(self.defaults),
+            "delivery": to_data(self.delivery),
+            "extras": [e.extras for e in self.layered.environments] if self.platform else [],
+            "estimators": to_data([e for e in self.estimators if e.path == estimator]),
+        }
+        text = json.dumps(read, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def resolve_spec(
