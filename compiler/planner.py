@@ -54,7 +54,8 @@ def _environments(
     serving = [index for index, env in enumerate(envs) if env.serve]
     last_serving = serving[-1] if serving else len(envs) - 1
     # Settings only a platform gives; without one, nothing sets them.
-    extras = {e.name: e.extras for e in resolved.layered.environments if resolved.platform}
+    layered = resolved.platform_layered
+    extras = {e.name: e.extras for e in layered.environments} if layered is not None else {}
     return tuple(
         _resolve_environment(
             spec,

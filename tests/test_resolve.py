@@ -86,10 +86,16 @@ def test_the_fingerprint_changes_with_what_the_plan_reads_only(tmp_path: Path) -
     assert _resolved(SPEC, None).fingerprint() != before
 
 
-def test_without_a_platform_the_spec_is_its_own_resolution() -> None:
+def test_without_a_platform_the_spec_is_its_own_resolution(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    layered = _counting(monkeypatch)
     item = validate_spec(SPEC)
     assert item.spec is not None and item.loaded is not None
     resolved = resolve_spec(item.spec, item.loaded)
+    assert layered == []  # nothing to layer: validate does not pay for it
     assert resolved.spec is item.spec and resolved.effective is item.spec
     assert resolved.diagnostics == () and resolved.estimators == ()
-    assert [layer.name for layer in resolved.layered.layers] == ["spec"]
+    assert resolved.platform_layered is None
+    assert [layer.name for layer in resolved.layered.layers] == ["spec"]  # made when asked
+    assert layered == ["churn"]

@@ -107,7 +107,9 @@ class ResolvedSpec:
     spec: MLPipeline
     # Every platform layer under the spec's own values: what policies and the plan read.
     effective: MLPipeline
-    layered: Resolution  # where each spec and environment value came from (explain, policies)
+    # With a platform, its layers and the spec's, merged. Without one it is None, and `layered`
+    # makes the spec's own layers when asked: only explain asks, and validate need not pay.
+    platform_layered: Resolution | None
     defaults: Defaults  # specops' built-in settings with the platform's over them
     defaults_layers: tuple[Layer, ...]  # where each of those came from
     delivery: DeliverySettings
@@ -115,9 +117,14 @@ class ResolvedSpec:
     platform: LoadedPlatform | None
 
     @property
+    def layered(self) -> Resolution:
+        """Where each spec and environment value came from (explain, policies)."""
+        return self.platform_layered or layer_spec(None, self.spec, self.loaded)
+
+    @property
     def diagnostics(self) -> tuple[Diagnostic, ...]:
         """What layering found (PLT0xx): conflicts between the platform and the spec."""
-        return self.layered.diagnostics
+        return self.platform_layered.diagnostics if self.platform_layered else ()
 
     def fingerprint(self) -> str:
         """The sha256 of everything here the plan reads (compiler.planner), which an incremental
@@ -129,7 +136,9 @@ class ResolvedSpec:
             "effective": self.effective.model_dump(mode="json", by_alias=True),
             "defaults": to_data(self.defaults),
             "delivery": to_data(self.delivery),
-            "extras": [e.extras for e in self.layered.environments] if self.platform else [],
+            "extras": [e.extras for e in self.platform_layered.environments]
+            if self.platform_layered
+            else [],
             "estimators": to_data([e for e in self.estimators if e.path == estimator]),
         }
         text = json.dumps(read, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
@@ -145,15 +154,16 @@ def resolve_spec(
 ) -> ResolvedSpec:
     """Resolve one modelled spec under `platform`; `defaults` replaces specops' built-in
     settings (under the platform's). Layering problems are in `.diagnostics`; raises nothing."""
-    layered = layer_spec(platform, spec, loaded)
-    filled = _filled(platform, spec, layered)
+    layered = layer_spec(platform, spec, loaded) if platform is not None else None
+    filled = _filled(spec, layered) if layered is not None else spec
     layers = defaults_layers(platform, defaults)
     merged = defaults_from_layers(layers) if platform is not None else defaults or Defaults()
-    projects = {e.name: e.extras["argocd_project"] for e in layered.environments if platform}
+    envs = layered.environments if layered is not None else ()
+    projects = {e.name: e.extras["argocd_project"] for e in envs}
     return ResolvedSpec(
         loaded,
         filled,
-        layered.effective or filled,
+        layered.effective or filled if layered is not None else spec,
         layered,
         merged,
         layers,
@@ -330,11 +340,11 @@ def _replicas_order(env: EnvironmentResolution, loaded: LoadedSpec) -> Iterator[
         )
 
 
-def _filled(platform: LoadedPlatform | None, spec: MLPipeline, layered: Resolution) -> MLPipeline:
+def _filled(spec: MLPipeline, layered: Resolution) -> MLPipeline:
     """The spec with the namespaces and model_uri it leaves out filled in from the platform's
     layers (what the semantic rules check; CHK018/CHK019 report what nothing fills)."""
     omitted = [e.namespace is None for e in spec.deploy.environments]
-    if platform is None or not (any(omitted) or spec.deploy.model_uri is None):
+    if not (any(omitted) or spec.deploy.model_uri is None):
         return spec
     environments = [
         env.model_copy(update={"namespace": layered.environments[i].value.get("namespace")})
