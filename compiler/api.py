@@ -18,7 +18,8 @@ from compiler.plan import Defaults, Plan
 from compiler.planner import build_plan
 from compiler.platform import LoadedPlatform, load_platform
 from compiler.platform.checks import resolved_diagnostics
-from compiler.platform.resolve import ResolvedSpec, apply_platform_defaults, resolve_spec
+from compiler.platform.resolve import ResolvedSpec, resolve_spec
+from compiler.platform.settings import apply_platform_defaults
 from compiler.progress import NO_PROGRESS, Progress
 from compiler.sources import Discovery, check_spec_path, discover_all, display_path, read_source
 

@@ -38,6 +38,7 @@ STAGES: dict[str, int] = {
     "compiler.platform.load": 1,
     "compiler.platform.storage": 2,
     "compiler.platform.delivery": 2,
+    "compiler.platform.settings": 2,
     "compiler.platform.resolve": 2,
     "compiler.check": 3,
     "compiler.registry": 3,

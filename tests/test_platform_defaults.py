@@ -36,7 +36,7 @@ from compiler.platform.defaults import (
 from compiler.platform.explain import ExplainOptions, explain
 from compiler.platform.merge import iter_paths, value_at
 from compiler.platform.model import PlatformDefaults
-from compiler.platform.resolve import defaults_layers
+from compiler.platform.settings import defaults_layers
 from tests.conftest import REPO
 
 EXAMPLE_PLATFORM = Path("specs/platform/platform.yaml")

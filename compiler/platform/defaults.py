@@ -11,7 +11,7 @@ platform.yaml is validated, and its value is the built-in one. This module deriv
   mapping merge key by key; everything else — a structure with a required field (`ci.checkout`:
   repository, sha and version belong together) included — is replaced whole;
 - the layers `plan.defaults` and `specops explain SPEC '$.defaults.…'` read (made in
-  compiler.platform.resolve, which has the loaded platform).
+  compiler.platform.settings, which has the loaded platform).
 
 A few fields also have an older, grouped spelling (`ALIASES`); writing both is PLT004.
 """

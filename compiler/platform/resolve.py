@@ -4,7 +4,7 @@ Spec-wide values: platform defaults -> the platform's model storage root (as
 `deploy.model_uri`, see compiler.platform.storage) -> spec. Each environment: platform defaults
 (`defaults.environment`) -> the platform's environment of the same name -> the model storage root
 -> the spec (its `deploy.model_uri`) -> the spec's environment entry. Platform-wide settings:
-specops' built-in `Defaults` -> the platform's `defaults:` (compiler.platform.defaults). Delivery
+specops' built-in `Defaults` -> the platform's `defaults:` (compiler.platform.settings). Delivery
 settings: the spec, the platform, the checkout's git remote (compiler.platform.delivery).
 
 The semantic rules, the policies and the plan all read the one `ResolvedSpec` made here; none of
@@ -13,8 +13,6 @@ them resolves again.
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 import hashlib
 import json
 import re
@@ -30,29 +28,19 @@ from compiler.loader import LoadedSpec
 from compiler.model.spec import Environment, MLPipeline
 from compiler.model.types import DNS_LABEL
 from compiler.plan import Defaults
-from compiler.platform.defaults import (
-    ALIASES,
-    BUILTIN_LAYER,
-    BUILTIN_LOCATION,
-    DEFAULTS_BOOK,
-    PLATFORM_LAYER,
-    ROOT,
-    from_data,
-    to_data,
-)
+from compiler.platform.defaults import to_data
 from compiler.platform.delivery import DeliverySettings, delivery_settings
 from compiler.platform.load import LoadedPlatform
 from compiler.platform.merge import (
     ENVIRONMENT_RULES,
-    MISSING,
     SPEC_RULES,
     Layer,
     RuleBook,
     merge_layers,
     mounted,
     origin_of,
-    value_at,
 )
+from compiler.platform.settings import defaults_from_layers, defaults_layers
 from compiler.platform.storage import ModelRoot, model_root
 
 SPEC_BOOK = RuleBook(SPEC_RULES)
@@ -355,48 +343,3 @@ def _filled(spec: MLPipeline, layered: Resolution) -> MLPipeline:
     model_uri = spec.deploy.model_uri or layered.value["deploy"].get("model_uri")
     deploy = spec.deploy.model_copy(update={"environments": environments, "model_uri": model_uri})
     return spec.model_copy(update={"deploy": deploy})
-
-
-# --- platform-wide settings ----------------------------------------------------------------------
-
-
-def defaults_layers(
-    platform: LoadedPlatform | None, base: Defaults | None = None
-) -> tuple[Layer, ...]:
-    """The built-in values, then what the platform file writes (each where it writes it)."""
-    builtin = _builtin_layer() if base is None else _layer_of(base)
-    if platform is None:
-        return (builtin,)
-    data = platform.loaded.data
-    mounts: list[tuple[JsonPath, JsonPath]] = []
-    for item in dataclasses.fields(Defaults):
-        path: JsonPath = (item.name,)
-        alias = ALIASES.get(path)
-        written = value_at(data, (ROOT, *path)) is not MISSING
-        if not written and alias is not None and value_at(data, (ROOT, *alias)) is not MISSING:
-            mounts.append(((ROOT, *path), (ROOT, *alias)))
-        elif written:
-            mounts.append(((ROOT, *path), (ROOT, *path)))
-    return (builtin, mounted(PLATFORM_LAYER, platform.loaded, mounts))
-
-
-@functools.cache
-def _builtin_layer() -> Layer:
-    """The same for every spec: made once (merging never changes a layer's data)."""
-    return _layer_of(Defaults())
-
-
-def _layer_of(base: Defaults) -> Layer:
-    return Layer(BUILTIN_LAYER, {ROOT: to_data(base)}, lambda _: BUILTIN_LOCATION)
-
-
-def defaults_from_layers(layers: tuple[Layer, ...]) -> Defaults:
-    """The settings `defaults_layers` give, merged by the rules above."""
-    result = from_data(Defaults, merge_layers(layers, DEFAULTS_BOOK)[ROOT])
-    assert isinstance(result, Defaults)
-    return result
-
-
-def apply_platform_defaults(base: Defaults, platform: LoadedPlatform | None) -> Defaults:
-    """`base` with every value the platform file sets layered over it by the rules above."""
-    return defaults_from_layers(defaults_layers(platform, base))
