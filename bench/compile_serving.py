@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from specgen import make_spec
 
 from compiler.api import validate
-from compiler.plan import Plan, build_plan
+from compiler.plan import Plan
+from compiler.planner import build_plan
 from compiler.render import RenderedFile, Renderer
 from compiler.targets import builtin_templates, discover_targets, select_targets
 from compiler.verify import VerifyContext, verify_files
@@ -64,7 +65,7 @@ def plans(directory: Path, count: int) -> list[Plan]:
     result = validate([directory])
     if not result.ok:
         raise SystemExit("\n".join(str(d.message) for d in result.diagnostics[:10]))
-    return [build_plan(s.spec, s.loaded) for s in result.specs if s.spec and s.loaded]
+    return [build_plan(s.resolved) for s in result.specs if s.resolved]
 
 
 def render_all(all_plans: list[Plan]) -> list[RenderedFile]:

@@ -2,204 +2,36 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from compiler.compile_options import (
+    CompileOptions,
+    CompileResult,
+    Mode,
+    layered_template_dirs,
+    template_diagnostic,
+)
+from compiler.validation import (
+    ValidatedSpec,
+    ValidateResult,
+    discover_specs,
+    name_clash,
+    validate,
+    validate_spec,
+)
 
-from compiler.check import run_checks
-from compiler.check.secrets import spec_secrets
-from compiler.credentials import scrub
-from compiler.diagnostics import Diagnostic, Location, error, has_errors
-from compiler.errors import TemplateError, UsageError
-from compiler.loader import LoadedSpec, load
-from compiler.model import MLPipeline, build_model
-from compiler.platform import LoadedPlatform, load_platform
-from compiler.platform.delivery import delivery_diagnostics
-from compiler.platform.policies import platform_diagnostics
-from compiler.platform.resolve import fill_omitted
-from compiler.progress import NO_PROGRESS, Progress
-from compiler.registry import registry_diagnostics
-from compiler.sources import Discovery, check_spec_path, discover_all, display_path, read_source
-
-if TYPE_CHECKING:  # the compile stages load these when a compile runs: validate never does
-    from compiler.build_cache import BuiltFile
-    from compiler.write import SpecState, WritePlan
-
-Mode = Literal["write", "check", "diff"]
-
-
-@dataclass(frozen=True, slots=True)
-class ValidatedSpec:
-    path: str
-    loaded: LoadedSpec | None
-    spec: MLPipeline | None
-    diagnostics: list[Diagnostic]
-
-
-@dataclass
-class ValidateResult:
-    specs: list[ValidatedSpec]
-    diagnostics: list[Diagnostic]
-    platform: LoadedPlatform | None = None
-    platform_files: list[str] = field(default_factory=list)  # kind: Platform files named
-
-    @property
-    def ok(self) -> bool:
-        return not has_errors(self.diagnostics)
-
-    @property
-    def checked(self) -> int:
-        """How many files were validated: specs and platform files."""
-        return len(self.specs) + len(self.platform_files)
-
-
-@dataclass
-class CompileOptions:
-    paths: list[Path]
-    out_dir: Path
-    targets: list[str] | None = None
-    template_dirs: list[Path] = field(default_factory=list)
-    crd_dirs: list[Path] = field(default_factory=list)
-    mode: Mode = "write"
-    platform: Path | None = None  # a platform.yaml (the CLI defaults to ./platform.yaml)
-    progress: Progress = NO_PROGRESS  # told of each spec validated and rendered
-    jobs: int | None = None  # processes that build specs; None: one per CPU
-    cache: bool = True  # reuse what earlier compiles built (compiler.build_cache)
-    cache_dir: Path | None = None  # None: $SPECOPS_CACHE_DIR, else the user's cache folder
-
-
-@dataclass
-class CompileResult:
-    diagnostics: list[Diagnostic]
-    files: list[BuiltFile] = field(default_factory=list)
-    write_plan: WritePlan | None = None
-    stale: list[str] = field(default_factory=list)
-    diff: str = ""
-    unverified: list[str] = field(default_factory=list)
-    spec_count: int = 0
-    notes: list[str] = field(default_factory=list)  # said on stderr, never an error
-    planned: dict[str, SpecState] = field(default_factory=dict)  # each spec's hash and facts
-    spool: object = None  # keeps a run's temporary blob store (no cache) while files are read
-    # How each spec's files were had, by spec path: "input" (its inputs are unchanged since a
-    # compile on this machine), "plan" (its plan and templates are) or "built".
-    reuse: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return not has_errors(self.diagnostics) and not self.stale
-
-
-def validate_spec(path: Path, platform: LoadedPlatform | None = None) -> ValidatedSpec:
-    """Load, model and check one spec file (and, with a platform, its layers and policies);
-    problems come back as diagnostics."""
-    unsafe = check_spec_path(display_path(path))
-    if unsafe is not None:  # before reading: nothing of this file may reach an output
-        return ValidatedSpec(display_path(path), None, None, [unsafe])
-    source, diagnostics = read_source(path)
-    shown = source.path if source else display_path(path)
-    if source is None:
-        return ValidatedSpec(shown, None, None, diagnostics)
-    loaded, diagnostics = load(source)
-    if loaded is None:
-        return ValidatedSpec(shown, None, None, diagnostics)
-    found, secrets = spec_secrets(loaded)  # needs no model: reported even when it fails
-    spec, diagnostics = build_model(loaded)
-    if spec is None:
-        return ValidatedSpec(shown, loaded, None, scrub([*found, *diagnostics], secrets))
-    spec = fill_omitted(platform, spec, loaded)  # namespaces, model_uri the platform gives
-    extra = platform.platform.estimators.entries(platform.path) if platform else ()
-    diagnostics = [*found, *run_checks(spec, loaded, extra)]
-    diagnostics += delivery_diagnostics(platform, spec, loaded)  # CHK024-CHK026
-    diagnostics += registry_diagnostics(platform, spec, loaded)  # CHK029-CHK031
-    if platform is not None:
-        diagnostics += platform_diagnostics(platform, spec, loaded)
-    return ValidatedSpec(shown, loaded, spec, scrub(diagnostics, secrets))
-
-
-def validate(
-    paths: list[Path], platform: Path | None = None, progress: Progress = NO_PROGRESS
-) -> ValidateResult:
-    """Validate every spec named or found below `paths`, under the platform file if given;
-    `progress` hears of each spec file as it is done.
-
-    Raises UsageError when a path (or the platform file) does not exist or no spec is found.
-    """
-    loaded_platform, platform_problems = load_platform(platform) if platform else (None, [])
-    if has_errors(platform_problems):
-        return ValidateResult([], platform_problems)
-    found = discover_specs(paths)
-    progress.stage("validate", len(found.specs))
-    specs = _unique_names([_validate_one(p, loaded_platform, progress) for p in found.specs])
-    problems = [*platform_problems, *found.skipped, *(d for s in specs for d in s.diagnostics)]
-    for named in found.platforms:  # `specops validate platform.yaml` checks it as a platform
-        if platform is None or named.resolve() != platform.resolve():
-            problems += load_platform(named)[1]
-    diagnostics = sorted(problems, key=lambda d: d.sort_key())
-    shown = [display_path(p) for p in found.platforms]
-    return ValidateResult(specs, diagnostics, loaded_platform, shown)
-
-
-def discover_specs(paths: list[Path], refuse_platform_files: bool = False) -> Discovery:
-    """The spec files named or found below `paths`.
-
-    Raises UsageError when a path does not exist, when no spec is found, or (for compile,
-    `refuse_platform_files`) when a kind: Platform file is named: it is meant for --platform.
-    """
-    found = discover_all(paths)
-    if not found.specs and not found.platforms:
-        raise UsageError(
-            problem=f"no spec files found in {', '.join(map(str, paths))}",
-            hint=_no_spec_hint(found),
-        )
-    if refuse_platform_files and found.platforms:
-        shown = display_path(found.platforms[0])
-        raise UsageError(
-            problem=f"{shown} is a platform file, not a spec", hint=f"pass it as --platform {shown}"
-        )
-    return found
-
-
-def _no_spec_hint(found: Discovery) -> str:
-    hint = "specs are *.yaml files that start with 'apiVersion: specops/v1'"
-    if found.skipped:
-        first = found.skipped[0]
-        more = f" (and {len(found.skipped) - 1} more)" if len(found.skipped) > 1 else ""
-        hint = f"{first.location}: {first.message}{more}; {hint}"
-    return hint
-
-
-def _validate_one(path: Path, platform: LoadedPlatform | None, progress: Progress) -> ValidatedSpec:
-    validated = validate_spec(path, platform)
-    progress.advance(validated.path)
-    return validated
-
-
-def _unique_names(specs: list[ValidatedSpec]) -> list[ValidatedSpec]:
-    """Two specs with one metadata.name would write the same outputs: the later one is wrong."""
-    first: dict[str, str] = {}
-    result = []
-    for item in specs:
-        clash = name_clash(item, first)
-        if clash is not None:
-            item = ValidatedSpec(item.path, item.loaded, item.spec, [*item.diagnostics, clash])
-        result.append(item)
-    return result
-
-
-def name_clash(item: ValidatedSpec, first: dict[str, str]) -> Diagnostic | None:
-    """CHK016 when an earlier spec (in `first`, name -> path, which this updates) has the name."""
-    if item.spec is None or item.loaded is None:
-        return None
-    name = item.spec.metadata.name
-    if name not in first:
-        first[name] = item.path
-        return None
-    return error(
-        "CHK016",
-        f"metadata.name {name!r} is already used by {first[name]}",
-        item.loaded.locate(("metadata", "name")),
-        "every spec needs its own name",
-    )
+__all__ = [
+    "CompileOptions",
+    "CompileResult",
+    "Mode",
+    "ValidateResult",
+    "ValidatedSpec",
+    "compile_specs",
+    "discover_specs",
+    "layered_template_dirs",
+    "name_clash",
+    "template_diagnostic",
+    "validate",
+    "validate_spec",
+]
 
 
 def compile_specs(options: CompileOptions) -> CompileResult:
@@ -212,17 +44,3 @@ def compile_specs(options: CompileOptions) -> CompileResult:
     from compiler.compile_run import compile_specs as run_compile  # kfp, Jinja: compile only
 
     return run_compile(options)
-
-
-def template_diagnostic(exc: TemplateError) -> Diagnostic:
-    """A broken target.yaml or layer as a TPL001 diagnostic at its file and line."""
-    where = Location(display_path(Path(exc.template)), exc.line, 1 if exc.line else 0)
-    return error("TPL001", exc.problem, where)
-
-
-def layered_template_dirs(given: list[Path], platform: LoadedPlatform | None) -> list[Path]:
-    """Highest priority first: --templates directories, the platform's, then the built-in one."""
-    from compiler.targets import builtin_templates
-
-    from_platform = platform.template_dirs if platform is not None else []
-    return [*given, *from_platform, builtin_templates()]

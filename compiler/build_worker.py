@@ -27,8 +27,9 @@ from compiler.fingerprint import plan_key
 from compiler.loader import LoadedSpec
 from compiler.manifest import FACTS_TARGET
 from compiler.model import MLPipeline
-from compiler.plan import build_plan
+from compiler.planner import build_plan
 from compiler.platform import LoadedPlatform, load_platform
+from compiler.platform.resolve import ResolvedSpec
 from compiler.render import RenderedFile, Renderer
 from compiler.targets import Target
 from compiler.verify import VerifyContext, uses_batch_verifier, verify_files
@@ -45,6 +46,8 @@ class Validated(Protocol):
     def spec(self) -> MLPipeline | None: ...
     @property
     def diagnostics(self) -> list[Diagnostic]: ...
+    @property
+    def resolved(self) -> ResolvedSpec | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,10 +132,11 @@ def build_one(job: BuildJob) -> SpecBuild:
     if item is None:  # a spawned worker: validate it again
         item = worker.setup.revalidate(job.path, worker.platform)
     result = SpecBuild(job.index, item.path, job.spec_sha256)
-    if item.spec is None or item.loaded is None or item.loaded.source.sha256 != job.spec_sha256:
+    resolved, loaded = item.resolved, item.loaded
+    if resolved is None or loaded is None or loaded.source.sha256 != job.spec_sha256:
         result.diagnostics = [d for d in item.diagnostics if d.is_error] or _changed(item.path)
         return result
-    plan = build_plan(item.spec, item.loaded, platform=worker.platform)
+    plan = build_plan(resolved)
     facts = _spool_facts(worker.store, item.path, record_facts(plan), plan.name)
     targets = list(worker.setup.targets)
     result.plan_key = plan_key(worker.setup.core_digest, plan, [t.definition for t in targets])

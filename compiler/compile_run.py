@@ -12,16 +12,6 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from compiler.api import (
-    CompileOptions,
-    CompileResult,
-    ValidatedSpec,
-    discover_specs,
-    layered_template_dirs,
-    name_clash,
-    template_diagnostic,
-    validate_spec,
-)
 from compiler.build import (
     BuildRun,
     SpecLookup,
@@ -38,15 +28,22 @@ from compiler.build import (
 )
 from compiler.build_cache import BlobStore, BuildCache, BuiltFile, default_cache_dir
 from compiler.build_worker import BuildJob, BuildSetup, SpecBuild
+from compiler.compile_options import (
+    CompileOptions,
+    CompileResult,
+    layered_template_dirs,
+    template_diagnostic,
+)
 from compiler.diagnostics import Diagnostic, has_errors
 from compiler.errors import TemplateError, UsageError
 from compiler.fingerprint import RunInputs
 from compiler.install_source import running_install_source
 from compiler.plan import Defaults
 from compiler.platform import LoadedPlatform, load_platform
-from compiler.platform.defaults import apply_platform_defaults
+from compiler.platform.settings import apply_platform_defaults
 from compiler.sources import display_path
 from compiler.targets import Target, discover_targets, select_targets
+from compiler.validation import ValidatedSpec, discover_specs, name_clash, validate_spec
 from compiler.write import (
     DiskHasher,
     Scope,

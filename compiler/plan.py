@@ -1,27 +1,22 @@
-"""Stage 5: everything templates see, with defaults merged and environments resolved.
+"""The plan's types: everything templates see, with defaults merged and environments resolved.
 
 Templates never reach back into raw spec data: a value a template needs is either on the
-validated `MLPipeline` (`plan.spec`) or derived here once.
+validated `MLPipeline` (`plan.spec`) or derived once by compiler.planner, which builds a `Plan`
+from a resolved spec (compiler.platform.resolve). `Defaults` is declared here, where templates
+read it as `plan.defaults`; platform.yaml sets its fields (compiler.platform.defaults). This
+module depends on the spec model only, so every stage may import it.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from compiler._version import __version__
-from compiler.catalog import Estimator, allowed_estimators
-from compiler.loader import LoadedSpec
+from compiler.catalog import Estimator
 from compiler.model.batch import Batch
 from compiler.model.registry import RegistryPlan, RegistryToken, TrackingUri
-from compiler.model.spec import (
-    Autoscaling,
-    Environment,
-    MLPipeline,
-    Replicas,
-    Resources,
-)
+from compiler.model.spec import Autoscaling, MLPipeline, Replicas, Resources
 from compiler.model.types import (
     ActionRepo,
     CiName,
@@ -40,10 +35,6 @@ from compiler.model.types import (
     Version,
     WebUri,
 )
-from compiler.preprocessing import preprocessing_json
-
-if TYPE_CHECKING:  # compiler.platform derives its defaults model from Defaults below
-    from compiler.platform.load import LoadedPlatform
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +97,7 @@ class Defaults:
     serving_resources: Resources = field(default_factory=lambda: Resources(cpu="1", memory="2Gi"))
     # No built-in value (a placeholder would deploy somewhere nobody chose): the spec, the
     # platform or the checkout's git remote gives them, else validation fails (CHK024-CHK026,
-    # compiler.platform.delivery).
+    # compiler.platform.checks).
     argocd_project: DnsLabel | None = None
     argocd_repo_url: RepoUri | None = None
     argocd_target_revision: GitRef = "main"
@@ -189,7 +180,7 @@ class ResolvedEnvironment:
     batch: Batch | None  # scored on a schedule (resources layered: platform, then spec)
     # Settings only a platform.yaml gives (its environment of the same name). They have
     # defaults, so fields without a default belong above this comment.
-    argocd_project: str = ""  # build_plan sets it (CHK025: a valid spec has one)
+    argocd_project: str = ""  # compiler.planner sets it (CHK025: a valid spec has one)
     kfp_host: str | None = None  # the KFP API endpoint of this environment
     model_storage_root: str | None = None
 
@@ -243,159 +234,3 @@ class Plan:
     def identifier(self) -> str:
         """The spec name as a Python identifier (DNS labels only add '-')."""
         return self.name.replace("-", "_")
-
-
-def build_plan(
-    spec: MLPipeline,
-    loaded: LoadedSpec,
-    defaults: Defaults | None = None,
-    platform: LoadedPlatform | None = None,
-) -> Plan:
-    """With a platform, `plan.spec` is the effective spec (platform defaults layered under the
-    spec's values), `plan.defaults` carry the platform's settings and each environment its
-    platform environment's (see compiler.platform.resolve)."""
-    # imported here: compiler.platform derives its defaults model from Defaults (an import cycle)
-    from compiler.platform.delivery import delivery_settings
-    from compiler.platform.resolve import resolve
-
-    delivery = delivery_settings(platform, spec, loaded)
-    defaults = defaults or Defaults()
-    platform_envs: dict[str, dict[str, str | None]] = {}
-    if platform is not None:
-        resolution = resolve(platform, spec, loaded)
-        spec = resolution.spec
-        defaults = _with_platform_defaults(defaults, platform)
-        platform_envs = {e.name: e.extras for e in resolution.environments}
-    envs = spec.deploy.environments
-    serving = [index for index, env in enumerate(envs) if env.serve]
-    last_serving = serving[-1] if serving else len(envs) - 1
-    resolved = tuple(
-        _resolve_environment(
-            spec,
-            env,
-            index,
-            envs[index - 1].name if index else None,
-            defaults,
-            is_last=index == len(envs) - 1,
-            is_last_serving=index == last_serving,
-        )
-        for index, env in enumerate(envs)
-    )
-    if platform is not None:
-        resolved = tuple(_with_platform_env(r, platform_envs[r.name], defaults) for r in resolved)
-    defaults = dataclasses.replace(
-        defaults,
-        argocd_repo_url=delivery.repo_url,
-        runbook_base_url=delivery.runbook_url or defaults.runbook_base_url,
-        ci=dataclasses.replace(defaults.ci, specops_requirement=specops_requirement(defaults)),
-    )
-    resolved = tuple(
-        dataclasses.replace(r, argocd_project=delivery.projects[r.name] or "") for r in resolved
-    )
-    provenance = Provenance(loaded.source.path, loaded.source.sha256)
-    estimator = _estimator(spec, platform)
-    gates = champion_gates(spec, resolved)
-    registry = registry_plan(spec, defaults)
-    return Plan(
-        spec, provenance, defaults, resolved, estimator, preprocessing_json(spec), gates, registry
-    )
-
-
-def registry_plan(spec: MLPipeline, defaults: Defaults) -> RegistryPlan | None:
-    """The spec's registry with the platform's defaults (CHK029: a valid spec has a URI)."""
-    registry = spec.registry
-    if registry is None:
-        return None
-    uri = registry.tracking_uri or defaults.registry_tracking_uri
-    if uri is None:
-        raise ValueError("the spec's registry has no tracking URI")  # validate_spec: CHK029
-    return RegistryPlan(
-        registry.kind,
-        uri,
-        registry.model_name or spec.metadata.name,
-        registry.token or defaults.registry_token,
-        registry.ci_token_secret or defaults.registry_token_secret,
-    )
-
-
-def champion_gates(
-    spec: MLPipeline, environments: tuple[ResolvedEnvironment, ...]
-) -> tuple[ChampionGate, ...]:
-    """The spec's gates against an environment's champion (CHK028: each names one)."""
-    served = {env.name: env for env in environments}
-    return tuple(
-        ChampionGate(
-            gate.name,
-            gate.against,
-            gate.max_drop or 0.0,
-            gate.higher_is_better,
-            served[gate.against].model_version,
-            served[gate.against].storage_uri,
-        )
-        for gate in spec.validation.metrics
-        if gate.against is not None and gate.against in served
-    )
-
-
-def specops_requirement(defaults: Defaults) -> str:
-    """What CI installs: the platform's setting, else derived from this installation."""
-    from compiler.install_source import running_install_source  # it imports the platform
-
-    return defaults.ci.specops_requirement or running_install_source().requirement
-
-
-def _estimator(spec: MLPipeline, platform: LoadedPlatform | None) -> Estimator | None:
-    """The spec's catalog entry (None for framework custom; validation rejects the rest)."""
-    if spec.model.framework == "custom" or spec.model.estimator is None:
-        return None
-    extra = platform.platform.estimators.entries(platform.path) if platform else ()
-    return allowed_estimators(spec.model.framework, extra).get(spec.model.estimator)
-
-
-def _resolve_environment(
-    spec: MLPipeline,
-    env: Environment,
-    index: int,
-    previous: str | None,
-    defaults: Defaults,
-    *,
-    is_last: bool,
-    is_last_serving: bool,
-) -> ResolvedEnvironment:
-    if env.namespace is None or spec.deploy.model_uri is None:
-        # validate_spec reports these (CHK018/CHK019); a plan is built from a valid spec only
-        raise ValueError(f"environment {env.name!r} has no namespace or the spec no model_uri")
-    return ResolvedEnvironment(
-        name=env.name,
-        namespace=env.namespace,
-        cluster=env.cluster,
-        index=index,
-        previous=previous,
-        model_version=env.model_version,
-        storage_uri=f"{spec.deploy.model_uri.rstrip('/')}/{env.model_version}",
-        replicas=env.replicas,
-        autoscaling=env.autoscaling,
-        resources=env.resources or defaults.serving_resources,
-        canary_percent=env.canary.traffic_percent if env.canary else None,
-        approval_required=env.approval == "required",
-        is_last=is_last,
-        serve=env.serve,
-        is_last_serving=is_last_serving,
-        batch=env.batch,
-    )
-
-
-def _with_platform_defaults(defaults: Defaults, platform: LoadedPlatform) -> Defaults:
-    from compiler.platform.defaults import apply_platform_defaults  # see build_plan
-
-    return apply_platform_defaults(defaults, platform)
-
-
-def _with_platform_env(
-    env: ResolvedEnvironment, settings: dict[str, str | None], defaults: Defaults
-) -> ResolvedEnvironment:
-    return dataclasses.replace(
-        env,
-        kfp_host=settings["kfp_host"],
-        model_storage_root=settings["model_storage_root"],
-    )

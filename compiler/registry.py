@@ -13,26 +13,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from compiler.diagnostics import Diagnostic, error
-from compiler.loader import LoadedSpec
 from compiler.model.registry import RESERVED_ALIAS
-from compiler.model.spec import MLPipeline
-from compiler.plan import Defaults
-from compiler.platform.defaults import apply_platform_defaults
-from compiler.platform.load import LoadedPlatform
+from compiler.platform.resolve import ResolvedSpec
 
 # The MLflow flavour each built-in framework's model is logged with.
 FLAVOURS = {"sklearn": "mlflow.sklearn", "xgboost": "mlflow.xgboost", "lightgbm": "mlflow.lightgbm"}
 
 
-def registry_diagnostics(
-    platform: LoadedPlatform | None, spec: MLPipeline, loaded: LoadedSpec
-) -> Iterator[Diagnostic]:
+def registry_diagnostics(resolved: ResolvedSpec) -> Iterator[Diagnostic]:
+    spec, loaded = resolved.spec, resolved.loaded
     registry = spec.registry
     if registry is None:
         return
     where = loaded.locate(("registry",), key=True)
-    defaults = apply_platform_defaults(Defaults(), platform) if platform else Defaults()
-    if registry.tracking_uri is None and defaults.registry_tracking_uri is None:
+    if registry.tracking_uri is None and resolved.defaults.registry_tracking_uri is None:
         yield error(
             "CHK029",
             "registry has no tracking URI: neither registry.tracking_uri nor the platform's "

@@ -218,12 +218,12 @@ def _has(module: str) -> bool:
         return False
 
 
-def local_plan(validated: ValidatedSpec, platform: LoadedPlatform | None) -> Plan:
+def local_plan(validated: ValidatedSpec) -> Plan:
     """The plan `specops compile` renders for this (valid) spec: its effective environments."""
-    from compiler.plan import build_plan
+    from compiler.planner import build_plan
 
-    assert validated.spec is not None and validated.loaded is not None
-    return build_plan(validated.spec, validated.loaded, platform=platform)
+    assert validated.resolved is not None
+    return build_plan(validated.resolved)
 
 
 def compile_kubeflow(
@@ -242,7 +242,7 @@ def compile_kubeflow(
 
     dirs = layered_template_dirs(template_dirs, platform)
     targets = select_targets(discover_targets(dirs), ["kubeflow"])
-    plan = plan or local_plan(validated, platform)
+    plan = plan or local_plan(validated)
     files, diagnostics = Renderer(dirs).render(plan, targets)
     diagnostics.extend(verify_files(files, VerifyContext()))
     by_path = {f.path: f for f in files}

@@ -73,7 +73,7 @@ def run_batch(options: RunOptions, env_name: str, input_uri: str | None = None) 
         return BatchRunResult(shown, checked.diagnostics, env_name)
     validated = checked.specs[0]
     assert validated.spec is not None and validated.loaded is not None  # checked.ok
-    plan = local_plan(validated, checked.platform)
+    plan = local_plan(validated)
     env, batch = batch_environment(validated.path, plan, env_name)
     out_dir = run_dir(options, validated.spec)
     arguments = _arguments(validated, options, plan, env, given or batch.input.uri)

@@ -21,8 +21,8 @@ from compiler.filters import to_yaml
 from compiler.model.types import DNS_LABEL
 from compiler.plan import Defaults
 from compiler.platform import LoadedPlatform, Platform, load_platform
-from compiler.platform.defaults import apply_platform_defaults
 from compiler.platform.delivery import git_remote_url
+from compiler.platform.settings import apply_platform_defaults
 
 _DNS = re.compile(DNS_LABEL)
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")

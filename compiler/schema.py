@@ -1,4 +1,5 @@
-"""JSON Schemas generated from the models (committed under schemas/, checked for drift)."""
+"""JSON Schemas generated from the models (committed under schemas/, checked for drift): the
+spec's, and platform.yaml's (`specops schema --kind Platform` prints it)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from pydantic import BaseModel
 
 from compiler.errors import UsageError
 from compiler.model.spec import MLPipeline
+from compiler.platform.model import Platform
 from compiler.safefs import file_sha256, rename, temp_name, unlink, write_new
 
 SCHEMA_BASE = "https://specops.dev/schemas/"
 SCHEMA_FILE = "mlpipeline.v1.json"
+PLATFORM_SCHEMA_FILE = "platform.v1.json"
 
 
 def model_schema_text(model: type[BaseModel], file_name: str) -> str:
@@ -32,13 +35,14 @@ def schema_text() -> str:
     return model_schema_text(MLPipeline, SCHEMA_FILE)
 
 
+def platform_schema_text() -> str:
+    return model_schema_text(Platform, PLATFORM_SCHEMA_FILE)
+
+
 def schema_for(kind: str) -> tuple[str, str]:
     """(file name, text) of the schema of `kind`: MLPipeline (a spec) or Platform."""
     if kind == "Platform":
-        from compiler.platform.schema import SCHEMA_FILE as PLATFORM_FILE
-        from compiler.platform.schema import platform_schema_text
-
-        return PLATFORM_FILE, platform_schema_text()
+        return PLATFORM_SCHEMA_FILE, platform_schema_text()
     return SCHEMA_FILE, schema_text()
 
 

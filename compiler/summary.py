@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from compiler.diagnostics import Diagnostic
-from compiler.plan import build_plan
+from compiler.planner import build_plan
 from compiler.summary_base import read_base_side
 from compiler.summary_facts import Fact, PlanFacts, plan_facts
 
@@ -232,8 +232,8 @@ def summarize(options: SummaryOptions) -> SummaryResult:
         return SummaryResult(validated.diagnostics, spec_count=len(validated.specs))
     head: dict[str, PlanFacts] = {}
     for item in validated.specs:
-        assert item.spec is not None and item.loaded is not None  # validated.ok
-        plan = build_plan(item.spec, item.loaded, platform=validated.platform)
+        assert item.resolved is not None  # validated.ok
+        plan = build_plan(item.resolved)
         head[plan.name] = plan_facts(plan)
     side = read_base_side(options.base, options.paths, options.platform)
     for name, why in sorted(side.broken.items()):

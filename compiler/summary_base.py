@@ -20,9 +20,10 @@ from compiler.loader import load
 from compiler.manifest import MANIFEST_PATH, SPECOPS_DIR, read_manifest_document
 from compiler.model import build_model
 from compiler.model.build import validate_as
-from compiler.plan import Plan, build_plan
+from compiler.plan import Plan
+from compiler.planner import build_plan
 from compiler.platform import LoadedPlatform, Platform
-from compiler.platform.resolve import fill_omitted
+from compiler.platform.resolve import resolve_spec
 from compiler.sources import SourceFile, check_spec_path
 from compiler.summary_facts import PlanFacts, plan_facts
 
@@ -121,7 +122,7 @@ def _base_plan(source: SourceFile, platform: LoadedPlatform | None) -> Plan | st
     if spec is None:
         return "does not validate"
     try:
-        return build_plan(fill_omitted(platform, spec, loaded), loaded, platform=platform)
+        return build_plan(resolve_spec(spec, loaded, platform))
     except (ValueError, KeyError, SpecopsError):
         return "cannot be resolved"
 

@@ -26,7 +26,7 @@ from compiler.diagnostics import (
     warning,
 )
 from compiler.errors import TemplateError
-from compiler.plan import build_plan
+from compiler.planner import build_plan
 from compiler.platform import LoadedPlatform, load_platform
 from compiler.platform.recording import recording
 from compiler.platform.usage import Reads, StaticAnalyser, spec_fields
@@ -108,8 +108,8 @@ class _Run:
         self._spec_of: dict[str, ValidatedSpec] = {}
 
     def render(self, item: ValidatedSpec, targets: list[Target]) -> None:
-        assert item.spec is not None and item.loaded is not None
-        plan = build_plan(item.spec, item.loaded, platform=self.platform)
+        assert item.resolved is not None
+        plan = build_plan(item.resolved)
         recorder = self.env.recorder
         recorder.start(plan)
         for target in targets:

@@ -21,7 +21,8 @@ from compiler.diagnostics import Diagnostic, has_errors
 from compiler.loader import LoadedSpec, load
 from compiler.model import build_model
 from compiler.model.spec import MLPipeline
-from compiler.plan import build_plan
+from compiler.planner import build_plan
+from compiler.platform.resolve import resolve_spec
 from compiler.render import Renderer
 from compiler.sources import SourceFile
 from compiler.targets import builtin_templates
@@ -46,7 +47,7 @@ def validate_data(
 def pipeline_module(spec: MLPipeline, loaded: LoadedSpec, folder: Path) -> dict[str, Any]:
     """The namespace of the spec's rendered kubeflow/pipeline.py, imported from `folder` (kfp
     reads each component's source from its file)."""
-    plan = build_plan(spec, loaded)
+    plan = build_plan(resolve_spec(spec, loaded))
     context = {"plan": plan, "spec": plan.spec, "env": None, "provenance": plan.provenance}
     path = folder / "pipeline.py"
     path.write_text(_RENDERER.env.get_template("kubeflow/pipeline.py.j2").render(context))
@@ -69,7 +70,7 @@ def train_and_evaluate(data: dict[str, Any], frame: pd.DataFrame, folder: Path) 
         framework=spec.model.framework,
         estimator=module["ESTIMATOR"],
         params_json=json.dumps(module["PARAMS"], sort_keys=True),
-        preprocessing_json=build_plan(spec, loaded).preprocessing_json,
+        preprocessing_json=build_plan(resolve_spec(spec, loaded)).preprocessing_json,
     )
     module["train_model"].python_func(train=train, model=model, **arguments)
     evaluate = f"evaluate_{'classifier' if spec.model.task == 'classification' else 'regressor'}"

@@ -21,9 +21,9 @@ from kfp import dsl
 
 from compiler.diagnostics import Diagnostic, has_errors
 from compiler.model.spec import HIGHER_IS_BETTER, MetricGate
-from compiler.plan import build_plan
+from compiler.planner import build_plan
 from compiler.platform.explain import ExplainOptions, explain
-from compiler.platform.resolve import SPEC_BOOK
+from compiler.platform.resolve import SPEC_BOOK, resolve_spec
 from tests._components import pipeline_module, validate_data
 
 REPO = Path(__file__).resolve().parents[1]
@@ -112,7 +112,7 @@ def test_the_plan_names_each_gates_champion() -> None:
     )
     spec, loaded, problems = validate_data(data)
     assert spec is not None and loaded is not None and not has_errors(problems)
-    roc, loss = build_plan(spec, loaded).champion_gates
+    roc, loss = build_plan(resolve_spec(spec, loaded)).champion_gates
     assert (roc.against, roc.champion_version, roc.max_drop) == ("prod", "v11", 0.02)
     assert roc.champion_uri == "gs://acme-models/churn-classifier/v11" and roc.higher_is_better
     assert (loss.against, loss.champion_version, loss.max_drop) == ("staging", "v12", 0.0)
@@ -176,7 +176,7 @@ class Step:
         self.folder = folder
         spec, loaded, _ = validate_data(_regression())
         assert spec is not None and loaded is not None
-        self.preprocessing = build_plan(spec, loaded).preprocessing_json
+        self.preprocessing = build_plan(resolve_spec(spec, loaded)).preprocessing_json
         self.module = pipeline_module(spec, loaded, folder)
         self.test = dsl.Dataset(uri=str(folder / "test.parquet"))
         _frame(1.0, 2).to_parquet(self.test.path)

@@ -17,20 +17,20 @@ from hypothesis import strategies as st
 from compiler.api import CompileOptions, compile_specs, validate
 from compiler.cli import run
 from compiler.diagnostics import JsonPath, Location
-from compiler.plan import Plan, build_plan
+from compiler.plan import Plan
+from compiler.planner import build_plan
 from compiler.platform import load_platform
+from compiler.platform.defaults import rules_markdown
 from compiler.platform.merge import (
     ENVIRONMENT_RULES,
     Layer,
     RuleBook,
     contributions,
     merge_layers,
-    rules_markdown,
     value_at,
 )
-from compiler.platform.resolve import resolve
-from compiler.platform.schema import platform_schema_text
 from compiler.platform.usage import StaticAnalyser
+from compiler.schema import platform_schema_text
 from compiler.templates_check import TemplatesCheckOptions, check_templates
 from tests.conftest import REPO
 
@@ -51,8 +51,8 @@ def _plan(platform: Path | None = PLATFORM, spec: Path = SPEC) -> Plan:
     result = validate([spec], platform)
     assert result.ok, result.diagnostics
     item = result.specs[0]
-    assert item.spec is not None and item.loaded is not None
-    return build_plan(item.spec, item.loaded, platform=result.platform)
+    assert item.resolved is not None
+    return build_plan(item.resolved)
 
 
 def _platform_copy(tmp_path: Path, old: str, new: str) -> Path:
@@ -194,10 +194,9 @@ def test_without_a_platform_the_plan_is_the_spec() -> None:
 
 
 def test_namespace_pattern_is_the_layer_under_the_spec() -> None:
-    platform, _ = load_platform(PLATFORM)
     item = validate([SPEC], PLATFORM).specs[0]
-    assert platform is not None and item.spec is not None and item.loaded is not None
-    staging = resolve(platform, item.spec, item.loaded).environments[0]
+    assert item.resolved is not None
+    staging = item.resolved.layered.environments[0]
     assert staging.layers[0].name == "platform defaults"
     assert staging.layers[0].data["namespace"] == "growth-staging"  # "{team}-{env}", filled in
 

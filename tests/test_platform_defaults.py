@@ -21,14 +21,14 @@ from compiler.api import CompileOptions, compile_specs, validate
 from compiler.diagnostics import Diagnostic, JsonPath
 from compiler.errors import UsageError
 from compiler.model.types import ImageRef, WebUri
-from compiler.plan import Defaults, Plan, build_plan, specops_requirement
+from compiler.plan import Defaults, Plan
+from compiler.planner import build_plan, specops_requirement
 from compiler.platform import load_platform
 from compiler.platform.defaults import (
     ALIASES,
     BUILTIN_LAYER,
     PLATFORM_LAYER,
     ROOT,
-    defaults_layers,
     settings_fields,
     settings_model,
     to_data,
@@ -36,6 +36,7 @@ from compiler.platform.defaults import (
 from compiler.platform.explain import ExplainOptions, explain
 from compiler.platform.merge import iter_paths, value_at
 from compiler.platform.model import PlatformDefaults
+from compiler.platform.settings import defaults_layers
 from tests.conftest import REPO
 
 EXAMPLE_PLATFORM = Path("specs/platform/platform.yaml")
@@ -80,8 +81,8 @@ def _plan(spec: Path, platform: Path | None) -> Plan:
     result = validate([spec], platform)
     assert result.ok, [f"{d.code} {d.message}" for d in result.diagnostics]
     item = result.specs[0]
-    assert item.spec is not None and item.loaded is not None
-    return build_plan(item.spec, item.loaded, platform=result.platform)
+    assert item.resolved is not None
+    return build_plan(item.resolved)
 
 
 def _codes(diagnostics: list[Diagnostic]) -> list[str]:

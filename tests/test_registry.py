@@ -16,8 +16,7 @@ import yaml
 
 from compiler.api import CompileOptions, compile_specs, validate
 from compiler.cli import run
-from compiler.plan import build_plan
-from compiler.platform import load_platform
+from compiler.planner import build_plan
 from compiler.run import required_modules
 from tests.conftest import REPO
 
@@ -38,12 +37,11 @@ def _spec(tmp_path: Path, source: str, change: Any) -> Path:
 
 
 def _plan(path: Path, platform: Path | None = None) -> Any:
-    loaded_platform = load_platform(platform)[0] if platform else None
     checked = validate([path], platform)
     assert checked.ok, checked.diagnostics
     [spec] = checked.specs
-    assert spec.spec is not None and spec.loaded is not None
-    return build_plan(spec.spec, spec.loaded, platform=loaded_platform)
+    assert spec.resolved is not None
+    return build_plan(spec.resolved)
 
 
 def test_specs_without_a_registry_render_no_registry_code() -> None:

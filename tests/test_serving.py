@@ -25,7 +25,9 @@ from compiler.diagnostics import has_errors
 from compiler.filters import to_k8s_literal
 from compiler.loader import load
 from compiler.model import build_model
-from compiler.plan import Defaults, build_plan
+from compiler.plan import Defaults
+from compiler.planner import build_plan
+from compiler.platform.resolve import resolve_spec
 from compiler.render import RenderedFile, Renderer
 from compiler.sources import SourceFile
 from compiler.targets import builtin_templates, discover_targets, select_targets
@@ -66,7 +68,7 @@ def render(texts: dict[str, str]) -> list[RenderedFile]:
         spec, problems = build_model(loaded)
         assert spec is not None, problems
         assert not has_errors(run_checks(spec, loaded)), run_checks(spec, loaded)
-        rendered, problems = renderer.render(build_plan(spec, loaded), targets)
+        rendered, problems = renderer.render(build_plan(resolve_spec(spec, loaded)), targets)
         assert not problems, problems
         files += rendered
     return files

@@ -1,25 +1,33 @@
 """Stage 4: semantic rules over a valid model. Each rule is a small function with a stable code.
 
 Rules see the typed spec (what is true) and the loaded data (where it is written). The rule
-modules register themselves with `@rule` when this package is imported.
+modules register themselves with `@rule` (compiler.check.rules) when this package imports them.
+What needs the platform as well reads the resolved spec instead (compiler.platform.checks).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Sequence
 
 from compiler.catalog import Estimator
+
+# they register rules (compiler.check.secrets is no rule: api.validate_spec runs it before the
+# model, on the loaded data)
+from compiler.check import (
+    batch,
+    data,
+    delivery,
+    features,
+    placement,
+    preprocessing,
+    requirements,
+    training,
+)
+from compiler.check.estimators import estimator_choice
+from compiler.check.rules import RULES, Rule, duplicates, rule
 from compiler.diagnostics import Diagnostic
 from compiler.loader import LoadedSpec
 from compiler.model.spec import MLPipeline
-
-Rule = Callable[[MLPipeline, LoadedSpec], Iterable[Diagnostic]]
-RULES: list[Rule] = []
-
-
-def rule(func: Rule) -> Rule:
-    RULES.append(func)
-    return func
 
 
 def run_checks(
@@ -30,29 +38,6 @@ def run_checks(
     found = [d for check in RULES for d in check(spec, loaded)]
     return found + list(estimator_choice(spec, loaded, extra_estimators))
 
-
-def duplicates(names: list[str]) -> Iterator[tuple[int, str]]:
-    """(index, name) of every name that appeared earlier in the list."""
-    seen: set[str] = set()
-    for index, name in enumerate(names):
-        if name in seen:
-            yield index, name
-        seen.add(name)
-
-
-# they register rules (compiler.check.secrets is no rule: api.validate_spec runs it before the
-# model, on the loaded data)
-from compiler.check import (  # noqa: E402
-    batch,
-    data,
-    delivery,
-    features,
-    placement,
-    preprocessing,
-    requirements,
-    training,
-)
-from compiler.check.estimators import estimator_choice  # noqa: E402
 
 __all__ = [
     "RULES",

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from compiler.check import duplicates, rule
+from compiler.check.rules import duplicates, rule
 from compiler.diagnostics import Diagnostic, JsonPath, error
 from compiler.loader import LoadedSpec
 from compiler.model.spec import MLPipeline

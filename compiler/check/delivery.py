@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from compiler.check import rule
+from compiler.check.rules import rule
 from compiler.diagnostics import Diagnostic, JsonPath, error, warning
 from compiler.loader import LoadedSpec
 from compiler.model.spec import (

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from compiler.catalog import TASK_OF_SPEC, accepts_missing, missing_tolerant
-from compiler.check import rule
+from compiler.check.rules import rule
 from compiler.diagnostics import Diagnostic, JsonPath, error, warning
 from compiler.loader import LoadedSpec
 from compiler.model.spec import Column, MLPipeline

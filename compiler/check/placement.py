@@ -1,15 +1,15 @@
 """Where a spec deploys to: every environment needs a namespace and the spec a model storage root.
 
 A spec may leave both to the platform (a namespace pattern per environment, a model storage
-root). compiler.api fills in what the platform gives before the rules run
-(compiler.platform.resolve.fill_omitted), so what is still missing here nobody gives.
+root). The rules see the resolved spec with what the platform gives filled in
+(compiler.platform.resolve, `ResolvedSpec.spec`), so what is still missing here nobody gives.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from compiler.check import rule
+from compiler.check.rules import rule
 from compiler.diagnostics import Diagnostic, error
 from compiler.loader import LoadedSpec
 from compiler.model.spec import MLPipeline

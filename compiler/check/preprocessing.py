@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator
 
-from compiler.check import rule
+from compiler.check.rules import rule
 from compiler.diagnostics import Diagnostic, JsonPath, error
 from compiler.loader import LoadedSpec
 from compiler.model.spec import Column, MLPipeline

@@ -21,8 +21,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from compiler.catalog import data_requirements, declarations, declared_defaults
-from compiler.check import rule
 from compiler.check.features import TARGET_TYPES
+from compiler.check.rules import rule
 from compiler.diagnostics import Diagnostic, JsonPath, error
 from compiler.loader import LoadedSpec
 from compiler.model.spec import Column, MLPipeline

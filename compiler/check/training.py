@@ -11,7 +11,7 @@ import itertools
 from collections.abc import Iterator
 from typing import Any
 
-from compiler.check import rule
+from compiler.check.rules import rule
 from compiler.diagnostics import Diagnostic, JsonPath, error
 from compiler.loader import LoadedSpec
 from compiler.model.spec import (

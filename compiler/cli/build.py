@@ -256,7 +256,7 @@ def schema(
         echo(f"{'wrote' if changed else 'up to date:'} {path}\n")
         return
     if kind is SchemaKind.Platform:
-        from compiler.platform.schema import platform_schema_text
+        from compiler.schema import platform_schema_text
 
         echo(platform_schema_text())
         return

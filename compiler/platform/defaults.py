@@ -10,7 +10,8 @@ platform.yaml is validated, and its value is the built-in one. This module deriv
 - the merge rules, built-in -> platform: a dataclass or model whose fields all have defaults and a
   mapping merge key by key; everything else — a structure with a required field (`ci.checkout`:
   repository, sha and version belong together) included — is replaced whole;
-- the layers `plan.defaults` and `specops explain SPEC '$.defaults.…'` read.
+- the layers `plan.defaults` and `specops explain SPEC '$.defaults.…'` read (made in
+  compiler.platform.settings, which has the loaded platform).
 
 A few fields also have an older, grouped spelling (`ALIASES`); writing both is PLT004.
 """
@@ -22,7 +23,7 @@ import functools
 import types
 import typing
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, create_model
 
@@ -31,17 +32,14 @@ from compiler.model.spec import Strict
 from compiler.model.types import ShortText
 from compiler.plan import Defaults
 from compiler.platform.merge import (
+    ENVIRONMENT_RULES,
     MISSING,
-    Layer,
+    SPEC_RULES,
     MergeRule,
     RuleBook,
-    merge_layers,
-    mounted,
+    describe,
     value_at,
 )
-
-if TYPE_CHECKING:
-    from compiler.platform.load import LoadedPlatform
 
 ROOT = "defaults"  # the document's one key: paths read `$.defaults.kfp_base_image`
 BUILTIN_LAYER = "specops built-in"
@@ -187,6 +185,21 @@ DEFAULTS_RULES: tuple[MergeRule, ...] = tuple(_deep_rules(Defaults, ROOT))
 DEFAULTS_BOOK = RuleBook(DEFAULTS_RULES)
 
 
+def rules_markdown() -> str:
+    """The declared rules as a Markdown table (the README embeds exactly this)."""
+    lines = ["| document | field | rule | why |", "|---|---|---|---|"]
+    documents = (
+        ("spec", SPEC_RULES),
+        ("environment", ENVIRONMENT_RULES),
+        ("defaults", DEFAULTS_RULES),
+    )
+    for document, rules in documents:
+        for rule in rules:
+            lines.append(f"| {document} | `{rule.path}` | {describe(rule)} | {rule.why} |")
+    lines.append("| all | every other field | replace | the highest layer that sets it wins |")
+    return "\n".join(lines) + "\n"
+
+
 # --- values ----------------------------------------------------------------------------------
 
 
@@ -224,37 +237,6 @@ def from_data(tp: Any, data: Any) -> Any:
         shaped = [a for a in args if _is_structure(_bare(a)) or typing.get_origin(_bare(a))]
         return from_data(shaped[0], data) if shaped else data
     return data
-
-
-# --- layers ----------------------------------------------------------------------------------
-
-
-def defaults_layers(
-    platform: LoadedPlatform | None, base: Defaults | None = None
-) -> tuple[Layer, ...]:
-    """The built-in values, then what the platform file writes (each where it writes it)."""
-    builtin = Layer(BUILTIN_LAYER, {ROOT: to_data(base or Defaults())}, lambda _: BUILTIN_LOCATION)
-    if platform is None:
-        return (builtin,)
-    data = platform.loaded.data
-    mounts: list[tuple[JsonPath, JsonPath]] = []
-    for item in dataclasses.fields(Defaults):
-        path: JsonPath = (item.name,)
-        alias = ALIASES.get(path)
-        written = value_at(data, (ROOT, *path)) is not MISSING
-        if not written and alias is not None and value_at(data, (ROOT, *alias)) is not MISSING:
-            mounts.append(((ROOT, *path), (ROOT, *alias)))
-        elif written:
-            mounts.append(((ROOT, *path), (ROOT, *path)))
-    return (builtin, mounted(PLATFORM_LAYER, platform.loaded, mounts))
-
-
-def apply_platform_defaults(base: Defaults, platform: LoadedPlatform | None) -> Defaults:
-    """`base` with every value the platform file sets layered over it by the rules above."""
-    merged = merge_layers(defaults_layers(platform, base), DEFAULTS_BOOK)
-    result = from_data(Defaults, merged[ROOT])
-    assert isinstance(result, Defaults)
-    return result
 
 
 def alias_clashes(data: Any) -> Iterator[tuple[JsonPath, JsonPath]]:

@@ -3,9 +3,9 @@ each environment's Argo CD project and the base URL of the alerts' runbooks.
 
 Each comes from the spec, else the platform, else (the repository only) the git remote `origin`
 of the checkout that holds the spec, made an https URL without credentials. What nothing gives
-is an error at validate time (CHK024 repository, CHK025 project, CHK026 runbook), as CHK018 is
-for a namespace: a placeholder like `https://github.com/acme/ml-gitops.git` would deploy
-somewhere nobody chose.
+is an error at validate time (CHK024 repository, CHK025 project, CHK026 runbook: see
+compiler.platform.checks), as CHK018 is for a namespace: a placeholder like
+`https://github.com/acme/ml-gitops.git` would deploy somewhere nobody chose.
 """
 
 from __future__ import annotations
@@ -13,20 +13,17 @@ from __future__ import annotations
 import functools
 import re
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from pydantic import TypeAdapter, ValidationError
 
-from compiler.diagnostics import Diagnostic, error
 from compiler.loader import LoadedSpec
 from compiler.model.spec import MLPipeline
 from compiler.model.types import RepoUri
 from compiler.plan import Defaults
-from compiler.platform.defaults import apply_platform_defaults
-from compiler.platform.load import LoadedPlatform
 
 _REPO_URI: TypeAdapter[str] = TypeAdapter(RepoUri)
 # git's scp-like syntax: [user@]host:path, where the host has no '/' and the path no leading '/'
@@ -42,20 +39,17 @@ class DeliverySettings:
 
 
 def delivery_settings(
-    platform: LoadedPlatform | None, spec: MLPipeline, loaded: LoadedSpec
+    defaults: Defaults,
+    spec: MLPipeline,
+    loaded: LoadedSpec,
+    platform_projects: Mapping[str, str | None],
 ) -> DeliverySettings:
-    """What the spec, the platform and the checkout give; None where nothing does."""
-    from compiler.platform.resolve import resolve  # resolve imports the model this one checks
-
-    defaults = apply_platform_defaults(Defaults(), platform) if platform else Defaults()
+    """What the spec, the platform (its `defaults` and each environment's Argo CD project) and
+    the checkout give; None where nothing does."""
     argocd = spec.deploy.argocd
     repo = argocd.repo_url or defaults.argocd_repo_url
     if repo is None:
         repo = git_remote_url(loaded.source.directory.resolve())
-    platform_projects: dict[str, str | None] = {}
-    if platform is not None:
-        for env in resolve(platform, spec, loaded).environments:
-            platform_projects[env.name] = env.extras["argocd_project"]
     # A project is an Argo CD access boundary: the platform's per-environment choice wins over
     # the spec's, which wins over the platform-wide default.
     projects = {
@@ -65,41 +59,6 @@ def delivery_settings(
     alerts = spec.monitoring.alerts
     runbook = (alerts.runbook_url or defaults.runbook_base_url) if alerts else None
     return DeliverySettings(repo, projects, runbook)
-
-
-def delivery_diagnostics(
-    platform: LoadedPlatform | None, spec: MLPipeline, loaded: LoadedSpec
-) -> Iterator[Diagnostic]:
-    """CHK024-CHK026 for each setting nothing gives."""
-    found = delivery_settings(platform, spec, loaded)
-    if found.repo_url is None:
-        yield error(
-            "CHK024",
-            "no GitOps repository for the Argo CD Applications and promotion: the spec, the "
-            "platform and the checkout's git remote give none",
-            loaded.locate(("deploy",), key=True),
-            "add deploy.argocd.repo_url to the spec, or defaults.gitops.repo_url to "
-            "platform.yaml, or compile in a git checkout whose remote origin is the repository",
-        )
-    for index, env in enumerate(spec.deploy.environments):
-        # a batch-only environment has no Argo CD Application (the argocd target skips it)
-        if found.projects[env.name] is None and env.serve:
-            yield error(
-                "CHK025",
-                f"environment {env.name!r} has no Argo CD project: neither the spec nor the "
-                "platform gives one",
-                loaded.locate(("deploy", "environments", index, "name")),
-                "add deploy.argocd.project to the spec, or argocd_project to the platform's "
-                f"environment {env.name!r} (or defaults.gitops.project) in platform.yaml",
-            )
-    if spec.monitoring.alerts is not None and found.runbook_url is None:
-        yield error(
-            "CHK026",
-            "the alerts link no runbook: neither the spec nor the platform gives a runbook URL",
-            loaded.locate(("monitoring", "alerts"), key=True),
-            "add monitoring.alerts.runbook_url to the spec, or defaults.runbook_base_url to "
-            "platform.yaml",
-        )
 
 
 @functools.cache

@@ -20,8 +20,9 @@ from compiler.diagnostics import Diagnostic, JsonPath, format_json_path, has_err
 from compiler.errors import UsageError
 from compiler.loader import LoadedSpec
 from compiler.model.registry import Registry
-from compiler.plan import Plan, build_plan
-from compiler.platform.defaults import DEFAULTS_BOOK, ROOT, defaults_layers, to_data
+from compiler.plan import Plan
+from compiler.planner import build_plan
+from compiler.platform.defaults import DEFAULTS_BOOK, ROOT, to_data
 from compiler.platform.load import LoadedPlatform, load_platform
 from compiler.platform.merge import (
     MISSING,
@@ -33,7 +34,7 @@ from compiler.platform.merge import (
     describe,
     value_at,
 )
-from compiler.platform.resolve import ENVIRONMENT_BOOK, SPEC_BOOK, resolve
+from compiler.platform.resolve import ENVIRONMENT_BOOK, SPEC_BOOK
 from compiler.preprocessing import (
     BUILT_IN,
     SETTINGS,
@@ -120,9 +121,10 @@ def explain(options: ExplainOptions) -> ExplainResult:
         if platform is None or has_errors(problems):
             return ExplainResult(problems)
     validated = validate_spec(options.spec, platform)
-    if validated.spec is None or validated.loaded is None or has_errors(validated.diagnostics):
+    resolved = validated.resolved
+    if resolved is None or validated.loaded is None or has_errors(validated.diagnostics):
         return ExplainResult(validated.diagnostics)
-    plan = build_plan(validated.spec, validated.loaded, platform=platform)
+    plan = build_plan(resolved)
     steps = parse_path(options.path)
     in_defaults = steps[:1] == [ROOT]
     if in_defaults and options.environment is not None:
@@ -130,13 +132,12 @@ def explain(options: ExplainOptions) -> ExplainResult:
     environment, steps = _split_environment(options, steps, plan)
     layers: tuple[Layer, ...]
     if in_defaults:
-        view, layers = {ROOT: to_data(plan.defaults)}, defaults_layers(platform)
+        view, layers = {ROOT: to_data(plan.defaults)}, resolved.defaults_layers
         book = DEFAULTS_BOOK
     elif environment is None:
-        resolution = resolve(platform, validated.spec, validated.loaded)
-        view, layers, book = _spec_view(plan), resolution.layers, SPEC_BOOK
+        view, layers, book = _spec_view(plan), resolved.layered.layers, SPEC_BOOK
     else:
-        env = resolve(platform, validated.spec, validated.loaded).environment(environment)
+        env = resolved.layered.environment(environment)
         assert env is not None  # _split_environment checked the name
         view, layers, book = _environment_view(plan, environment), env.layers, ENVIRONMENT_BOOK
     path = _concrete(view, steps, options.path)
@@ -211,7 +212,7 @@ def _spec_view(plan: Plan) -> dict[str, Any]:
     return view
 
 
-# A registry field the spec leaves out: the setting that fills it in (compiler.plan.registry_plan).
+# A registry field the spec leaves out: what fills it in (compiler.planner.registry_plan).
 _REGISTRY_FILLED_BY = {
     "tracking_uri": ("defaults", "registry_tracking_uri"),
     "token": ("defaults", "registry_token"),

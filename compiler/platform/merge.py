@@ -229,24 +229,6 @@ def describe(rule: MergeRule) -> str:
     return "deep merge" if rule.strategy == "deep" else "replace"
 
 
-def rules_markdown() -> str:
-    """The declared rules as a Markdown table (the README embeds exactly this)."""
-    # derived from compiler.plan.Defaults, which imports this module's package
-    from compiler.platform.defaults import DEFAULTS_RULES
-
-    lines = ["| document | field | rule | why |", "|---|---|---|---|"]
-    documents = (
-        ("spec", SPEC_RULES),
-        ("environment", ENVIRONMENT_RULES),
-        ("defaults", DEFAULTS_RULES),
-    )
-    for document, rules in documents:
-        for rule in rules:
-            lines.append(f"| {document} | `{rule.path}` | {describe(rule)} | {rule.why} |")
-    lines.append("| all | every other field | replace | the highest layer that sets it wins |")
-    return "\n".join(lines) + "\n"
-
-
 def iter_paths(node: Any, path: JsonPath = ()) -> Iterator[JsonPath]:
     """Every path inside plain data (used by tests and explain's field check)."""
     yield path

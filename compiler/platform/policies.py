@@ -11,7 +11,6 @@ so "image pinned by digest in prod" applies to every spec that deploys to prod.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -22,7 +21,7 @@ from compiler.diagnostics import Diagnostic, JsonPath, Location, Severity
 from compiler.loader import LoadedSpec
 from compiler.model.spec import MLPipeline
 from compiler.model.types import image_is_pinned_by_digest, image_registry
-from compiler.platform.defaults import BUILTIN_LOCATION, DEFAULTS_BOOK, defaults_layers
+from compiler.platform.defaults import BUILTIN_LOCATION, DEFAULTS_BOOK
 from compiler.platform.defaults import ROOT as DEFAULTS_ROOT
 from compiler.platform.load import LoadedPlatform
 from compiler.platform.merge import Layer, merge_layers, origin_of, value_at
@@ -36,7 +35,7 @@ from compiler.platform.model import (
     OwnersRequired,
     Policy,
 )
-from compiler.platform.resolve import EnvironmentResolution, Resolution, resolve
+from compiler.platform.resolve import EnvironmentResolution, Resolution, ResolvedSpec
 
 P = TypeVar("P", bound=Policy)
 
@@ -55,15 +54,11 @@ class Context:
     loaded: LoadedSpec
     resolution: Resolution
     platform: LoadedPlatform
+    defaults_layers: tuple[Layer, ...]  # the built-in settings, then the platform's
 
     def where(self, path: JsonPath) -> Location:
         """Where the spec-wide value at `path` was written (the spec, or a platform default)."""
         return origin_of(self.resolution.layers, path) or self.loaded.locate(path, key=True)
-
-    @functools.cached_property
-    def defaults_layers(self) -> tuple[Layer, ...]:
-        """The built-in settings, then the platform's (compiler.platform.defaults)."""
-        return defaults_layers(self.platform)
 
     def where_in(self, env: EnvironmentResolution, path: JsonPath) -> Location:
         found = origin_of(env.layers, path)
@@ -92,11 +87,12 @@ def policy(code: str, key: str, title: str) -> Callable[[Check], Check]:
     return register
 
 
-def run_policies(
-    platform: LoadedPlatform, resolution: Resolution, loaded: LoadedSpec
-) -> list[Diagnostic]:
+def run_policies(platform: LoadedPlatform, resolved: ResolvedSpec) -> list[Diagnostic]:
     """Every enabled policy's findings for one spec, as diagnostics."""
-    context = Context(resolution.spec, loaded, resolution, platform)
+    resolution = resolved.layered
+    context = Context(
+        resolved.effective, resolved.loaded, resolution, platform, resolved.defaults_layers
+    )
     names = [e.name for e in resolution.environments]
     result = []
     for key, rule in POLICY_RULES.items():
@@ -393,9 +389,9 @@ def registry_required(config: Policy, ctx: Context) -> Iterator[Finding]:
         )
 
 
-def platform_diagnostics(
-    platform: LoadedPlatform, spec: MLPipeline, loaded: LoadedSpec
-) -> list[Diagnostic]:
-    """What layering a valid spec under the platform finds: layer conflicts and policies."""
-    resolution = resolve(platform, spec, loaded)
-    return [*resolution.diagnostics, *run_policies(platform, resolution, loaded)]
+def platform_diagnostics(resolved: ResolvedSpec) -> list[Diagnostic]:
+    """What layering a valid spec under its platform found, and the platform's policies (none
+    without a platform)."""
+    if resolved.platform is None:
+        return []
+    return [*resolved.diagnostics, *run_policies(resolved.platform, resolved)]

@@ -1,15 +1,20 @@
-"""Resolve one spec through the platform's layers.
+"""Stage 4: resolve one spec against its platform, once, into a `ResolvedSpec`.
 
 Spec-wide values: platform defaults -> the platform's model storage root (as
 `deploy.model_uri`, see compiler.platform.storage) -> spec. Each environment: platform defaults
 (`defaults.environment`) -> the platform's environment of the same name -> the model storage root
--> the spec (its `deploy.model_uri`) -> the spec's environment entry. The result is an effective
-`MLPipeline` (what templates see as `plan.spec`) plus, per environment, the platform-only
-settings.
+-> the spec (its `deploy.model_uri`) -> the spec's environment entry. Platform-wide settings:
+specops' built-in `Defaults` -> the platform's `defaults:` (compiler.platform.settings). Delivery
+settings: the spec, the platform, the checkout's git remote (compiler.platform.delivery).
+
+The semantic rules, the policies and the plan all read the one `ResolvedSpec` made here; none of
+them resolves again.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,10 +22,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from compiler.catalog import Estimator
 from compiler.diagnostics import Diagnostic, JsonPath, error, warning
 from compiler.loader import LoadedSpec
 from compiler.model.spec import Environment, MLPipeline
 from compiler.model.types import DNS_LABEL
+from compiler.plan import Defaults
+from compiler.platform.defaults import to_data
+from compiler.platform.delivery import DeliverySettings, delivery_settings
 from compiler.platform.load import LoadedPlatform
 from compiler.platform.merge import (
     ENVIRONMENT_RULES,
@@ -31,6 +40,7 @@ from compiler.platform.merge import (
     mounted,
     origin_of,
 )
+from compiler.platform.settings import defaults_from_layers, defaults_layers
 from compiler.platform.storage import ModelRoot, model_root
 
 SPEC_BOOK = RuleBook(SPEC_RULES)
@@ -62,7 +72,9 @@ class EnvironmentResolution:
 
 @dataclass(frozen=True, slots=True)
 class Resolution:
-    spec: MLPipeline  # effective: platform defaults under the spec's own values
+    """The layers of the spec and of each of its environments, merged."""
+
+    effective: MLPipeline | None  # platform defaults under the spec's values; None: PLT020
     layers: tuple[Layer, ...]
     value: dict[str, Any]
     environments: tuple[EnvironmentResolution, ...]
@@ -72,7 +84,84 @@ class Resolution:
         return next((e for e in self.environments if e.name == name), None)
 
 
-def resolve(platform: LoadedPlatform | None, spec: MLPipeline, loaded: LoadedSpec) -> Resolution:
+@dataclass(frozen=True, slots=True)
+class ResolvedSpec:
+    """One spec resolved against its platform (or none): everything checks, policies and the
+    plan read, made once per spec per run by `resolve_spec`."""
+
+    loaded: LoadedSpec
+    # As written, with the namespaces and model_uri it leaves out filled in from the platform:
+    # what the semantic rules check (compiler.check).
+    spec: MLPipeline
+    # Every platform layer under the spec's own values: what policies and the plan read.
+    effective: MLPipeline
+    # With a platform, its layers and the spec's, merged. Without one it is None, and `layered`
+    # makes the spec's own layers when asked: only explain asks, and validate need not pay.
+    platform_layered: Resolution | None
+    defaults: Defaults  # specops' built-in settings with the platform's over them
+    defaults_layers: tuple[Layer, ...]  # where each of those came from
+    delivery: DeliverySettings
+    estimators: tuple[Estimator, ...]  # the classes the platform adds to the catalog
+    platform: LoadedPlatform | None
+
+    @property
+    def layered(self) -> Resolution:
+        """Where each spec and environment value came from (explain, policies)."""
+        return self.platform_layered or layer_spec(None, self.spec, self.loaded)
+
+    @property
+    def diagnostics(self) -> tuple[Diagnostic, ...]:
+        """What layering found (PLT0xx): conflicts between the platform and the spec."""
+        return self.platform_layered.diagnostics if self.platform_layered else ()
+
+    def fingerprint(self) -> str:
+        """The sha256 of everything here the plan reads (compiler.planner), which an incremental
+        build can key the spec's outputs on: a platform change the spec does not read (another
+        environment, a policy) leaves it as it is."""
+        estimator = self.effective.model.estimator
+        read = {
+            "spec": [self.loaded.source.path, self.loaded.source.sha256],
+            "effective": self.effective.model_dump(mode="json", by_alias=True),
+            "defaults": to_data(self.defaults),
+            "delivery": to_data(self.delivery),
+            "extras": [e.extras for e in self.platform_layered.environments]
+            if self.platform_layered
+            else [],
+            "estimators": to_data([e for e in self.estimators if e.path == estimator]),
+        }
+        text = json.dumps(read, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def resolve_spec(
+    spec: MLPipeline,
+    loaded: LoadedSpec,
+    platform: LoadedPlatform | None = None,
+    *,
+    defaults: Defaults | None = None,
+) -> ResolvedSpec:
+    """Resolve one modelled spec under `platform`; `defaults` replaces specops' built-in
+    settings (under the platform's). Layering problems are in `.diagnostics`; raises nothing."""
+    layered = layer_spec(platform, spec, loaded) if platform is not None else None
+    filled = _filled(spec, layered) if layered is not None else spec
+    layers = defaults_layers(platform, defaults)
+    merged = defaults_from_layers(layers) if platform is not None else defaults or Defaults()
+    envs = layered.environments if layered is not None else ()
+    projects = {e.name: e.extras["argocd_project"] for e in envs}
+    return ResolvedSpec(
+        loaded,
+        filled,
+        layered.effective or filled if layered is not None else spec,
+        layered,
+        merged,
+        layers,
+        delivery_settings(merged, filled, loaded, projects),
+        platform.platform.estimators.entries(platform.path) if platform else (),
+        platform,
+    )
+
+
+def layer_spec(platform: LoadedPlatform | None, spec: MLPipeline, loaded: LoadedSpec) -> Resolution:
     """Merge the layers of one valid spec; layering problems come back as diagnostics."""
     root, problems = model_root(platform, spec, loaded)
     layers = _spec_layers(platform, loaded, root)
@@ -90,7 +179,7 @@ def resolve(platform: LoadedPlatform | None, spec: MLPipeline, loaded: LoadedSpe
             {k: v for k, v in e.value.items() if k in _SPEC_ENVIRONMENT_KEYS} for e in environments
         ],
     }
-    effective = _validate_effective(effective_doc, loaded, problems) or spec
+    effective = _validate_effective(effective_doc, loaded, problems)
     problems.extend(_layer_checks(platform, loaded, environments))
     return Resolution(effective, layers, value, environments, tuple(problems))
 
@@ -239,21 +328,18 @@ def _replicas_order(env: EnvironmentResolution, loaded: LoadedSpec) -> Iterator[
         )
 
 
-def fill_omitted(
-    platform: LoadedPlatform | None, spec: MLPipeline, loaded: LoadedSpec
-) -> MLPipeline:
+def _filled(spec: MLPipeline, layered: Resolution) -> MLPipeline:
     """The spec with the namespaces and model_uri it leaves out filled in from the platform's
     layers (what the semantic rules check; CHK018/CHK019 report what nothing fills)."""
     omitted = [e.namespace is None for e in spec.deploy.environments]
-    if platform is None or not (any(omitted) or spec.deploy.model_uri is None):
+    if not (any(omitted) or spec.deploy.model_uri is None):
         return spec
-    resolution = resolve(platform, spec, loaded)
     environments = [
-        env.model_copy(update={"namespace": resolution.environments[i].value.get("namespace")})
+        env.model_copy(update={"namespace": layered.environments[i].value.get("namespace")})
         if omitted[i]
         else env
         for i, env in enumerate(spec.deploy.environments)
     ]
-    model_uri = spec.deploy.model_uri or resolution.value["deploy"].get("model_uri")
+    model_uri = spec.deploy.model_uri or layered.value["deploy"].get("model_uri")
     deploy = spec.deploy.model_copy(update={"environments": environments, "model_uri": model_uri})
     return spec.model_copy(update={"deploy": deploy})

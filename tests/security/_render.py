@@ -12,7 +12,9 @@ from compiler.check import run_checks
 from compiler.diagnostics import Diagnostic, has_errors
 from compiler.loader import load
 from compiler.model import build_model
-from compiler.plan import Defaults, build_plan
+from compiler.plan import Defaults
+from compiler.planner import build_plan
+from compiler.platform.resolve import resolve_spec
 from compiler.render import RenderedFile, Renderer
 from compiler.sources import SourceFile
 from compiler.targets import builtin_templates, discover_targets, select_targets
@@ -49,7 +51,8 @@ def render(
     renderer = Renderer(dirs)
     files: list[RenderedFile]
     files, problems = renderer.render(
-        build_plan(spec, loaded, defaults), select_targets(discover_targets(dirs), targets)
+        build_plan(resolve_spec(spec, loaded, defaults=defaults)),
+        select_targets(discover_targets(dirs), targets),
     )
     assert not problems, problems
     return {f.path: f.content for f in files}

@@ -22,8 +22,9 @@ from compiler.catalog import catalogued
 from compiler.check import run_checks
 from compiler.loader import load
 from compiler.model import build_model
-from compiler.plan import build_plan
+from compiler.planner import build_plan
 from compiler.platform import load_platform
+from compiler.platform.resolve import resolve_spec
 from compiler.render import Renderer
 from compiler.sources import SourceFile, read_source
 from compiler.targets import builtin_templates, discover_targets, select_targets
@@ -228,7 +229,7 @@ def train_model(tmp_path_factory: pytest.TempPathFactory) -> Any:
     assert spec is not None
     templates = [builtin_templates()]
     targets = select_targets(discover_targets(templates), ["kubeflow"])
-    files, problems = Renderer(templates).render(build_plan(spec, loaded), targets)
+    files, problems = Renderer(templates).render(build_plan(resolve_spec(spec, loaded)), targets)
     assert problems == []
     (pipeline,) = [f for f in files if f.path.endswith("pipeline.py")]
     # kfp reads a component's source from its file, as when it compiles the pipeline
@@ -311,8 +312,8 @@ def test_platform_extends_the_catalog(tmp_path: Path) -> None:
     assert [m for m, _, _ in chk006(spec)] == [f"estimator 'acme_ml.models.TunedForest' {NOT_IN}"]
     loaded_platform, _ = load_platform(platform)
     checked = validate_spec(spec, loaded_platform)
-    assert checked.spec is not None and checked.loaded is not None
-    plan = build_plan(checked.spec, checked.loaded, platform=loaded_platform)
+    assert checked.resolved is not None
+    plan = build_plan(checked.resolved)
     assert plan.estimator is not None
     assert (plan.estimator.path, plan.estimator.params) == (
         "acme_ml.models.TunedForest",
