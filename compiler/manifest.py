@@ -8,9 +8,11 @@ link on the way. Anything else stops the run with the manifest's file, line and 
 Provenance by hash lives here and nowhere in the generated files: `specs` records each spec's
 path and the sha256 of the spec file the folder was last compiled from, and each entry of
 `files` the spec, its sha256, the target and the template (with its sha256) that produced it.
-Format 3 adds to each spec its plan's facts (`facts`, compiler.facts_record), the base a
-`diff --summary --base DIR` compares with. Formats 1 (no `format`, no `specs`) and 2 (no
-`facts`) are still read; the next compile rewrites them as format 3.
+Format 4 (what this specops writes) keeps each spec's plan facts, the base a
+`diff --summary --base DIR` compares with, in a file of its own, `.specops/facts/<name>.json`
+(compiler.facts_file), listed in `files` under the target `specops`; format 3 kept them in
+`specs`. Formats 1 (no `format`, no `specs`), 2 (no facts) and 3 are still read; the next
+compile rewrites them as format 4.
 """
 
 from __future__ import annotations
@@ -149,11 +151,18 @@ class ManifestError(SpecopsError):
     ) -> None:
         where = f"{file}:{line}:{column}" if line else file
         at = f" (at {format_json_path(json_path)})" if json_path else ""
-        kind = PurePosixPath(file).stem if file.endswith(".json") else "folder"
-        super().__init__(f"{where}: not a specops {kind}: {problem}{at}", hint=hint)
+        super().__init__(f"{where}: not a specops {_kind_of(file)}: {problem}{at}", hint=hint)
         self.file = file
         self.line = line
         self.json_path = json_path
+
+
+def _kind_of(file: str) -> str:
+    """What `file` should have been: "manifest", "journal", "facts file" (not the spec's name)."""
+    path = PurePosixPath(file)
+    if path.parent.name == "facts" and path.parent.parent.name == SPECOPS_DIR:
+        return "facts file"
+    return path.stem if path.suffix == ".json" else "folder"
 
 
 def path_problem(path: str) -> str | None:
