@@ -328,16 +328,18 @@ def _validated(value: dict[str, Any], raw: bytes, shown: str) -> Manifest:
     if "format" not in value:
         legacy = LegacyManifestDocument.model_validate(value)
         return Manifest(dict(legacy.files), _legacy_specs(legacy.files), raw, 1)
-    _check_format(value["format"], raw, shown)
-    if type(value["format"]) is int and value["format"] in (2, 4):
-        model = ManifestDocument2 if value["format"] == 2 else ManifestDocument4
-        older = model.model_validate(value)
-        specs = {path: record.sha256 for path, record in older.specs.items()}
-        return Manifest(dict(older.files), specs, raw, value["format"])
-    document = ManifestDocument.model_validate(value)
-    facts = {p: r.facts for p, r in document.specs.items() if r.facts is not None}
-    specs = {path: record.sha256 for path, record in document.specs.items()}
-    return Manifest(dict(document.files), specs, raw, 3, facts)
+    found = value["format"]
+    _check_format(found, raw, shown)
+    if type(found) is int and found == 3:
+        document = ManifestDocument.model_validate(value)
+        facts = {p: r.facts for p, r in document.specs.items() if r.facts is not None}
+        specs = {path: record.sha256 for path, record in document.specs.items()}
+        return Manifest(dict(document.files), specs, raw, 3, facts)
+    # any other `format` is refused by the current model, whose error names the current format
+    model = ManifestDocument2 if type(found) is int and found == 2 else ManifestDocument4
+    other = model.model_validate(value)
+    specs = {path: record.sha256 for path, record in other.specs.items()}
+    return Manifest(dict(other.files), specs, raw, other.format)
 
 
 def _check_facts(facts: dict[str, FactsRecord], raw: bytes, shown: str) -> None:
