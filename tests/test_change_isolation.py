@@ -263,7 +263,9 @@ def test_a_spec_edit_changes_only_its_own_facts_file_and_manifest_records(
     before = _manifest(work)
     changed = _edit(work, spec, old, new)
     after = _manifest(work)
-    [own] = [p for p, e in after["files"].items() if e["spec"] == spec and e["target"] == "specops"]
+    [own] = [
+        p for p, e in after["files"].items() if e["spec"] == spec and e["target"] == FACTS_TARGET
+    ]
     assert {p for p in changed if p.startswith(f"{FACTS_DIR}/")} == {own}
     assert _facts(work, own)["spec"] == spec
     for other in before["specs"].keys() - {spec}:  # every other spec's records are as they were
