@@ -309,18 +309,33 @@ def read_manifest_document(out_dir: Path) -> Manifest:
     except ValidationError as exc:
         raise validation_error(exc, raw, shown) from exc
     _check_facts(manifest.facts, raw, shown)
-    files, specs = manifest.files, manifest.specs
     seen: dict[str, str] = {}
-    for path, entry in files.items():
+    facts_files: dict[str, str] = {}  # spec path -> its facts file
+    for path, entry in manifest.files.items():
         check_entry_path(out_dir, path, raw, shown, ("files", path), seen)
-        if entry.spec not in specs:
-            raise _located(
-                raw,
-                shown,
-                ("files", path, "spec"),
-                f"the spec {entry.spec!r} is not listed in $.specs",
-            )
+        if (problem := _entry_problem(path, entry, manifest.specs, facts_files)) is not None:
+            where, text = problem
+            raise _located(raw, shown, ("files", path, where), text)
     return manifest
+
+
+def _entry_problem(
+    path: str, entry: ManifestEntry, specs: dict[str, str], facts_files: dict[str, str]
+) -> tuple[str, str] | None:
+    """The member of `entry` that is wrong and why: an unlisted spec, a facts file under another
+    target (or another file under the facts files' one), a second facts file of one spec."""
+    if entry.spec not in specs:
+        return "spec", f"the spec {entry.spec!r} is not listed in $.specs"
+    is_facts = _FACTS_FILE.match(path) is not None
+    if is_facts != (entry.target == FACTS_TARGET):
+        return "target", (
+            f"{path!r} is a facts file, which specops lists only under the target {FACTS_TARGET!r}"
+            if is_facts
+            else f"the target {FACTS_TARGET!r} lists only facts files ({FACTS_DIR}/<name>.json)"
+        )
+    if is_facts and (first := facts_files.setdefault(entry.spec, path)) != path:
+        return "spec", f"the spec {entry.spec!r} has a facts file already, {first!r}"
+    return None
 
 
 def _validated(value: dict[str, Any], raw: bytes, shown: str) -> Manifest:

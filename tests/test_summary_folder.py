@@ -393,6 +393,51 @@ def test_a_facts_file_of_a_spec_no_longer_listed_is_refused(
     assert f"the spec {CHURN!r} is not listed in $.specs (at $.files[{FACTS!r}].spec)" in err
 
 
+def _relisted(document: dict[str, Any], path: str, **fields: str) -> None:
+    document["files"][path] = {**document["files"][FACTS], **fields}
+
+
+CARD = "model-cards/churn-classifier.md"
+MISLISTED = [
+    (
+        lambda d: _relisted(d, FACTS, target="model-card"),
+        FACTS,
+        "target",
+        f"{FACTS!r} is a facts file, which specops lists only under the target 'specops'",
+    ),
+    (
+        lambda d: _relisted(d, CARD),
+        CARD,
+        "target",
+        f"the target 'specops' lists only facts files ({FACTS_DIR}/<name>.json)",
+    ),
+    (
+        lambda d: _relisted(d, facts_path("decoy")),
+        facts_path("decoy"),
+        "spec",
+        f"the spec {CHURN!r} has a facts file already, {FACTS!r}",
+    ),
+]
+
+
+@pytest.mark.parametrize(("change", "path", "member", "problem"), MISLISTED)
+def test_a_mislisted_facts_file_is_refused_in_the_manifest(
+    repo: Path,
+    capsys: pytest.CaptureFixture[str],
+    change: Any,
+    path: str,
+    member: str,
+    problem: str,
+) -> None:
+    document = _manifest(repo)
+    change(document)
+    _write_manifest(repo, document)
+    code, out, err = _run(capsys, "--base", "out")
+    assert code == 1 and out == ""
+    assert f"not a specops manifest: {problem} (at $.files[{path!r}].{member})" in err, err
+    _assert_located(repo, MANIFEST_PATH, err, member)
+
+
 def test_a_folder_without_a_manifest_is_read_as_a_ref(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
