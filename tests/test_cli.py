@@ -123,7 +123,7 @@ def test_compile_then_check(capsys: pytest.CaptureFixture[str], tmp_path: Path) 
     assert _run(capsys, "compile", "specs/", "-o", out, "-t", "model-card")[0] == 0
     code, stdout, _ = _run(capsys, "compile", "specs/", "-o", out, "-t", "model-card", "--check")
     assert code == 0
-    assert stdout.endswith("is up to date (6 files)\n")
+    assert stdout.endswith("is up to date (9 files)\n")  # with the three facts files
     (tmp_path / "out/model-cards/churn-classifier.md").unlink()
     code, stdout, err = _run(capsys, "compile", "specs/", "-o", out, "-t", "model-card", "--check")
     assert code == 1

@@ -317,7 +317,7 @@ def test_compile_shows_progress_on_a_terminal(tmp_path: Path) -> None:
     code, out = _on_a_terminal("compile", "specs/", "-t", "model-card", "-o", str(tmp_path))
     assert code == 0, out
     assert b"rendering" in out and b"3/3" in out
-    assert b": 6 new, 0 changed" in out
+    assert b": 9 new, 0 changed" in out  # six outputs, three facts files
 
 
 def test_piped_output_has_no_escape_codes_at_all() -> None:
