@@ -8,9 +8,11 @@ link on the way. Anything else stops the run with the manifest's file, line and 
 Provenance by hash lives here and nowhere in the generated files: `specs` records each spec's
 path and the sha256 of the spec file the folder was last compiled from, and each entry of
 `files` the spec, its sha256, the target and the template (with its sha256) that produced it.
-Format 3 adds to each spec its plan's facts (`facts`, compiler.facts_record), the base a
-`diff --summary --base DIR` compares with. Formats 1 (no `format`, no `specs`) and 2 (no
-`facts`) are still read; the next compile rewrites them as format 3.
+Format 4 (what this specops writes) keeps each spec's plan facts, the base a
+`diff --summary --base DIR` compares with, in a file of its own, `.specops/facts/<name>.json`
+(compiler.facts_file), listed in `files` under the target `specops`; format 3 kept them in
+`specs`. Formats 1 (no `format`, no `specs`), 2 (no facts) and 3 are still read; the next
+compile rewrites them as format 4.
 """
 
 from __future__ import annotations
@@ -149,11 +151,18 @@ class ManifestError(SpecopsError):
     ) -> None:
         where = f"{file}:{line}:{column}" if line else file
         at = f" (at {format_json_path(json_path)})" if json_path else ""
-        kind = PurePosixPath(file).stem if file.endswith(".json") else "folder"
-        super().__init__(f"{where}: not a specops {kind}: {problem}{at}", hint=hint)
+        super().__init__(f"{where}: not a specops {_kind_of(file)}: {problem}{at}", hint=hint)
         self.file = file
         self.line = line
         self.json_path = json_path
+
+
+def _kind_of(file: str) -> str:
+    """What `file` should have been: "manifest", "journal", "facts file" (not the spec's name)."""
+    path = PurePosixPath(file)
+    if path.parent.name == "facts" and path.parent.parent.name == SPECOPS_DIR:
+        return "facts file"
+    return path.stem if path.suffix == ".json" else "folder"
 
 
 def path_problem(path: str) -> str | None:
@@ -303,18 +312,33 @@ def read_manifest_document(out_dir: Path) -> Manifest:
     except ValidationError as exc:
         raise validation_error(exc, raw, shown) from exc
     _check_facts(manifest.facts, raw, shown)
-    files, specs = manifest.files, manifest.specs
     seen: dict[str, str] = {}
-    for path, entry in files.items():
+    facts_files: dict[str, str] = {}  # spec path -> its facts file
+    for path, entry in manifest.files.items():
         check_entry_path(out_dir, path, raw, shown, ("files", path), seen)
-        if entry.spec not in specs:
-            raise _located(
-                raw,
-                shown,
-                ("files", path, "spec"),
-                f"the spec {entry.spec!r} is not listed in $.specs",
-            )
+        if (problem := _entry_problem(path, entry, manifest.specs, facts_files)) is not None:
+            where, text = problem
+            raise _located(raw, shown, ("files", path, where), text)
     return manifest
+
+
+def _entry_problem(
+    path: str, entry: ManifestEntry, specs: dict[str, str], facts_files: dict[str, str]
+) -> tuple[str, str] | None:
+    """The member of `entry` that is wrong and why: an unlisted spec, a facts file under another
+    target (or another file under the facts files' one), a second facts file of one spec."""
+    if entry.spec not in specs:
+        return "spec", f"the spec {entry.spec!r} is not listed in $.specs"
+    is_facts = _FACTS_FILE.match(path) is not None
+    if is_facts != (entry.target == FACTS_TARGET):
+        return "target", (
+            f"{path!r} is a facts file, which specops lists only under the target {FACTS_TARGET!r}"
+            if is_facts
+            else f"the target {FACTS_TARGET!r} lists only facts files ({FACTS_DIR}/<name>.json)"
+        )
+    if is_facts and (first := facts_files.setdefault(entry.spec, path)) != path:
+        return "spec", f"the spec {entry.spec!r} has a facts file already, {first!r}"
+    return None
 
 
 def _validated(value: dict[str, Any], raw: bytes, shown: str) -> Manifest:
@@ -322,16 +346,18 @@ def _validated(value: dict[str, Any], raw: bytes, shown: str) -> Manifest:
     if "format" not in value:
         legacy = LegacyManifestDocument.model_validate(value)
         return Manifest(dict(legacy.files), _legacy_specs(legacy.files), raw, 1)
-    _check_format(value["format"], raw, shown)
-    if type(value["format"]) is int and value["format"] in (2, 4):
-        model = ManifestDocument2 if value["format"] == 2 else ManifestDocument4
-        older = model.model_validate(value)
-        specs = {path: record.sha256 for path, record in older.specs.items()}
-        return Manifest(dict(older.files), specs, raw, value["format"])
-    document = ManifestDocument.model_validate(value)
-    facts = {p: r.facts for p, r in document.specs.items() if r.facts is not None}
-    specs = {path: record.sha256 for path, record in document.specs.items()}
-    return Manifest(dict(document.files), specs, raw, 3, facts)
+    found = value["format"]
+    _check_format(found, raw, shown)
+    if type(found) is int and found == 3:
+        document = ManifestDocument.model_validate(value)
+        facts = {p: r.facts for p, r in document.specs.items() if r.facts is not None}
+        specs = {path: record.sha256 for path, record in document.specs.items()}
+        return Manifest(dict(document.files), specs, raw, 3, facts)
+    # any other `format` is refused by the current model, whose error names the current format
+    model = ManifestDocument2 if type(found) is int and found == 2 else ManifestDocument4
+    other = model.model_validate(value)
+    specs = {path: record.sha256 for path, record in other.specs.items()}
+    return Manifest(dict(other.files), specs, raw, other.format)
 
 
 def _check_facts(facts: dict[str, FactsRecord], raw: bytes, shown: str) -> None:

@@ -2,7 +2,9 @@
 
 The edit tests compile the bundled examples into a folder, edit one field of one spec, compile
 again into the same folder and compare the two trees byte for byte. The manifest always
-changes (it records the spec's hash); every other changed file must be one the edit means.
+changes (it records the spec's hash), and so does the spec's own facts file
+`.specops/facts/<name>.json` whenever the edit changes its plan; every other changed file must be
+one the edit means.
 KServe copies an InferenceService's labels and annotations into its Knative revision, so an
 InferenceService that changed for an unrelated edit would roll out an unchanged model.
 Then: what the templates read statically, the release workflow giving the uploaded pipeline
@@ -28,7 +30,15 @@ import yaml
 from kfp import components
 
 from compiler.api import CompileOptions, compile_specs
-from compiler.manifest import MANIFEST_PATH, ManifestError, read_manifest_document
+from compiler.facts_file import facts_path
+from compiler.facts_record import dump_facts
+from compiler.manifest import (
+    FACTS_DIR,
+    FACTS_TARGET,
+    MANIFEST_PATH,
+    ManifestError,
+    read_manifest_document,
+)
 from compiler.platform.usage import Reads, StaticAnalyser
 from compiler.render import Renderer
 from compiler.run import execute_local
@@ -36,6 +46,8 @@ from tests.conftest import REPO
 
 CHURN = "specs/churn-classifier.yaml"
 DEMAND = "specs/demand-forecast.yaml"
+CHURN_FACTS = facts_path("churn-classifier")  # an edit that changes a plan changes this file
+DEMAND_FACTS = facts_path("demand-forecast")
 
 
 def _compile() -> None:
@@ -98,6 +110,7 @@ def test_the_drift_threshold_changes_only_monitoring_and_its_alert_rule(work: Pa
         "kubeflow/churn-classifier/monitoring.py",
         "kubeflow/churn-classifier/monitoring.yaml",
         "deploy/prod/churn-classifier/prometheusrule.yaml",  # drift alerts in the last env
+        CHURN_FACTS,
         MANIFEST_PATH,
     }
 
@@ -113,7 +126,11 @@ def test_the_description_changes_only_the_model_card(work: Path) -> None:
 
 def test_one_environments_replicas_change_only_its_serving_files(work: Path) -> None:
     changed = _edit(work, CHURN, "replicas: {min: 1, max: 2}", "replicas: {min: 1, max: 3}")
-    assert changed == {"deploy/staging/churn-classifier/inferenceservice.yaml", MANIFEST_PATH}
+    assert changed == {
+        "deploy/staging/churn-classifier/inferenceservice.yaml",
+        CHURN_FACTS,
+        MANIFEST_PATH,
+    }
 
 
 def test_two_replicas_add_a_disruption_budget_to_that_environment_only(work: Path) -> None:
@@ -122,6 +139,7 @@ def test_two_replicas_add_a_disruption_budget_to_that_environment_only(work: Pat
         "deploy/staging/churn-classifier/inferenceservice.yaml",
         "deploy/staging/churn-classifier/poddisruptionbudget.yaml",
         "deploy/staging/churn-classifier/kustomization.yaml",
+        CHURN_FACTS,
         MANIFEST_PATH,
     }
 
@@ -134,6 +152,7 @@ def test_a_hyperparameter_leaves_every_inference_service_byte_identical(work: Pa
         "kubeflow/churn-classifier/pipeline.py",
         "kubeflow/churn-classifier/pipeline.yaml",
         "model-cards/churn-classifier.json",  # the card lists the estimator's parameters
+        CHURN_FACTS,
         MANIFEST_PATH,
     }
 
@@ -152,6 +171,7 @@ def test_a_promotion_changes_what_serves_that_environment_and_nothing_else(work:
         "kubeflow/churn-classifier/pipeline.py",
         "kubeflow/churn-classifier/pipeline.yaml",
         "model-cards/churn-classifier.json",
+        CHURN_FACTS,
         MANIFEST_PATH,
     }
 
@@ -161,6 +181,7 @@ def test_a_schedule_changes_only_the_release_workflows(work: Path) -> None:
     assert changed == {
         ".github/workflows/specops-churn-classifier-release.yml",
         "ci/gitlab/churn-classifier.gitlab-ci.yml",
+        CHURN_FACTS,
         MANIFEST_PATH,
     }
 
@@ -172,6 +193,7 @@ def test_owners_are_shown_in_argo_cd_and_the_card_never_on_cluster_objects(work:
         "argocd/prod/churn-classifier.yaml",
         "model-cards/churn-classifier.md",
         "model-cards/churn-classifier.json",
+        CHURN_FACTS,
         MANIFEST_PATH,
     }
 
@@ -181,6 +203,7 @@ def test_a_canary_edit_changes_that_inference_service_and_the_card(work: Path) -
     assert changed == {
         "deploy/prod/demand-forecast/inferenceservice.yaml",
         "model-cards/demand-forecast.md",  # the card's environment table shows the canary
+        DEMAND_FACTS,
         MANIFEST_PATH,
     }
 
@@ -190,16 +213,29 @@ def _manifest(work: Path) -> dict[str, Any]:
     return document
 
 
+def _facts(work: Path, relative: str = CHURN_FACTS) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((work / "out" / relative).read_bytes())
+    return document
+
+
+def _of_spec(manifest: dict[str, Any], spec: str) -> dict[str, Any]:
+    """What the manifest records of one spec: its hash and its files' entries."""
+    files = {p: e for p, e in manifest["files"].items() if e["spec"] == spec}
+    return {"spec": manifest["specs"][spec], "files": files}
+
+
 def test_the_manifest_records_each_specs_new_sha256(work: Path) -> None:
     _edit(work, CHURN, "threshold: 0.2,", "threshold: 0.25,")
     manifest = _manifest(work)
     digest = hashlib.sha256((work / CHURN).read_bytes()).hexdigest()
-    assert manifest["format"] == 3
+    assert manifest["format"] == 4
     specs = manifest["specs"]
     assert isinstance(specs, dict)
-    assert specs[CHURN]["sha256"] == digest
+    assert specs[CHURN] == {"sha256": digest}  # format 4: the facts are in the facts file
     assert specs[DEMAND]["sha256"] == hashlib.sha256((work / DEMAND).read_bytes()).hexdigest()
-    drift = [f for f in specs[CHURN]["facts"]["spec"] if f["key"] == "monitoring.drift.threshold"]
+    facts = _facts(work)
+    assert (facts["format"], facts["spec"]) == (4, CHURN)
+    drift = [f for f in facts["facts"]["spec"] if f["key"] == "monitoring.drift.threshold"]
     assert drift == [
         {"key": "monitoring.drift.threshold", "label": "drift threshold", "value": "0.25"}
     ]
@@ -207,6 +243,34 @@ def test_the_manifest_records_each_specs_new_sha256(work: Path) -> None:
     assert isinstance(files, dict)
     churn = [entry for entry in files.values() if entry["spec"] == CHURN]
     assert churn and all(entry["spec_sha256"] == digest for entry in churn)
+    assert files[CHURN_FACTS]["target"] == FACTS_TARGET
+    assert (
+        files[CHURN_FACTS]["sha256"]
+        == hashlib.sha256((work / "out" / CHURN_FACTS).read_bytes()).hexdigest()
+    )
+
+
+@pytest.mark.parametrize(
+    ("spec", "old", "new"),
+    [
+        (CHURN, "threshold: 0.2,", "threshold: 0.3,"),
+        (DEMAND, "traffic_percent: 20", "traffic_percent: 50"),
+    ],
+)
+def test_a_spec_edit_changes_only_its_own_facts_file_and_manifest_records(
+    work: Path, spec: str, old: str, new: str
+) -> None:
+    before = _manifest(work)
+    changed = _edit(work, spec, old, new)
+    after = _manifest(work)
+    [own] = [
+        p for p, e in after["files"].items() if e["spec"] == spec and e["target"] == FACTS_TARGET
+    ]
+    assert {p for p in changed if p.startswith(f"{FACTS_DIR}/")} == {own}
+    assert _facts(work, own)["spec"] == spec
+    for other in before["specs"].keys() - {spec}:  # every other spec's records are as they were
+        assert _of_spec(after, other) == _of_spec(before, other), other
+    assert _of_spec(after, spec) != _of_spec(before, spec)
 
 
 def test_no_generated_file_names_the_specs_hash(work: Path) -> None:
@@ -390,7 +454,8 @@ def test_publishing_refuses_a_spec_hash_that_is_not_one(work: Path) -> None:
         )
 
 
-# --- the manifest: format 3 holds hashes and facts; 1 and 2 are still read, hostile ones refused
+# --- the manifest: format 4 holds hashes, facts files the facts; 1 to 3 are still read, hostile
+# and newer ones refused
 
 
 def _write_manifest(work: Path, document: dict[str, Any]) -> None:
@@ -403,27 +468,75 @@ def _refusal(work: Path) -> ManifestError:
     return caught.value
 
 
-def test_a_format_1_manifest_is_read_and_rewritten_as_format_3(work: Path) -> None:
-    current = _manifest(work)
-    _write_manifest(work, {"generator": "specops 0.1.0", "files": current["files"]})
+def _without_facts_files(work: Path, document: dict[str, Any]) -> dict[str, Any]:
+    """`document` as a specops before format 4 wrote it: no facts file listed, none on disk."""
+    shutil.rmtree(work / "out" / FACTS_DIR)
+    files = {p: e for p, e in document["files"].items() if e["target"] != FACTS_TARGET}
+    return {**document, "files": files}
+
+
+def _facts_files(work: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(work / "out").as_posix(): p.read_bytes()
+        for p in (work / "out" / FACTS_DIR).iterdir()
+    }
+
+
+def _check_then_compile_restores(
+    work: Path, current: dict[str, Any], facts: dict[str, bytes]
+) -> None:
+    """`--check` calls the older folder stale, its facts files missing; a compile rewrites it
+    exactly as format 4, facts files and all."""
+    stale = compile_specs(CompileOptions([Path("specs")], Path("out"), mode="check")).stale
+    assert sorted(stale) == sorted(f"missing: {path}" for path in facts)
+    _compile()
+    assert _manifest(work) == current and _facts_files(work) == facts
+
+
+def test_a_format_1_manifest_is_read_and_rewritten_as_format_4(work: Path) -> None:
+    current, facts = _manifest(work), _facts_files(work)
+    older = _without_facts_files(work, {"generator": "specops 0.1.0", "files": current["files"]})
+    _write_manifest(work, older)
     legacy = read_manifest_document(work / "out")
     assert legacy.specs == {path: record["sha256"] for path, record in current["specs"].items()}
     assert legacy.format == 1 and legacy.facts == {}
+    _check_then_compile_restores(work, current, facts)
+
+
+def test_a_format_1_manifest_with_every_file_current_is_stale_only_for_its_format(
+    work: Path,
+) -> None:
+    current = _manifest(work)
+    _write_manifest(work, {"generator": "specops 0.1.0", "files": current["files"]})
     stale = compile_specs(CompileOptions([Path("specs")], Path("out"), mode="check")).stale
     assert stale == [f"stale:   {MANIFEST_PATH}"]  # every file is current; only the format is old
     _compile()
     assert _manifest(work) == current
 
 
-def test_a_format_2_manifest_is_read_and_rewritten_as_format_3(work: Path) -> None:
-    current = _manifest(work)
+def test_a_format_2_manifest_is_read_and_rewritten_as_format_4(work: Path) -> None:
+    current, facts = _manifest(work), _facts_files(work)
     hashes = {path: {"sha256": record["sha256"]} for path, record in current["specs"].items()}
-    _write_manifest(work, {**current, "format": 2, "specs": hashes})
+    _write_manifest(work, _without_facts_files(work, {**current, "format": 2, "specs": hashes}))
     older = read_manifest_document(work / "out")
     assert older.format == 2 and older.facts == {}
     assert older.specs == {path: record["sha256"] for path, record in hashes.items()}
-    _compile()
-    assert _manifest(work) == current
+    _check_then_compile_restores(work, current, facts)
+
+
+def test_a_format_3_manifest_is_read_with_its_facts_and_rewritten_as_format_4(work: Path) -> None:
+    current, facts = _manifest(work), _facts_files(work)
+    recorded = {
+        e["spec"]: _facts(work, p)["facts"]
+        for p, e in current["files"].items()
+        if e["target"] == FACTS_TARGET
+    }
+    specs = {p: {**r, "facts": recorded[p]} for p, r in current["specs"].items()}
+    _write_manifest(work, _without_facts_files(work, {**current, "format": 3, "specs": specs}))
+    older = read_manifest_document(work / "out")
+    assert older.format == 3 and older.specs == {p: r["sha256"] for p, r in specs.items()}
+    assert {p: dump_facts(f) for p, f in older.facts.items()} == recorded
+    _check_then_compile_restores(work, current, facts)
 
 
 def test_a_file_of_a_spec_the_manifest_does_not_list_is_refused(work: Path) -> None:
@@ -438,10 +551,10 @@ def test_a_file_of_a_spec_the_manifest_does_not_list_is_refused(work: Path) -> N
 
 
 def test_a_newer_manifest_format_is_refused_with_what_to_do(work: Path) -> None:
-    _write_manifest(work, {**_manifest(work), "format": 4})
+    _write_manifest(work, {**_manifest(work), "format": 5})
     error = _refusal(work)
     assert error.message.endswith(
-        "not a specops manifest: format 4 is newer than this specops reads (1 to 3) (at $.format)"
+        "not a specops manifest: format 5 is newer than this specops reads (1 to 4) (at $.format)"
     )
     assert error.hint is not None and "upgrade specops" in error.hint
 
@@ -449,14 +562,16 @@ def test_a_newer_manifest_format_is_refused_with_what_to_do(work: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "problem"),
     [
-        ({"format": "2"}, "Input should be 3 (at $.format)"),
-        ({"format": 1}, "Input should be 3 (at $.format)"),
+        ({"format": "2"}, "Input should be 4 (at $.format)"),
+        ({"format": 1}, "Input should be 4 (at $.format)"),
+        ({"format": 0}, "Input should be 4 (at $.format)"),
         ({"specs": []}, "Input should be a valid dictionary (at $.specs)"),
         ({"specs": {CHURN: {"sha256": "../x"}}}, "String should match pattern"),
         ({"specs": {CHURN: {"sha256": "0" * 64, "delete": True}}}, "Extra inputs are not"),
+        ({"specs": {CHURN: {"sha256": "0" * 64, "facts": None}}}, "Extra inputs are not"),
     ],
 )
-def test_a_malformed_format_3_manifest_is_refused_where_it_is_wrong(
+def test_a_malformed_format_4_manifest_is_refused_where_it_is_wrong(
     work: Path, change: dict[str, Any], problem: str
 ) -> None:
     _write_manifest(work, {**_manifest(work), **change})

@@ -352,7 +352,7 @@ def test_diff_with_no_changes_says_so(repo: Path, capsys: pytest.CaptureFixture[
     assert _cli(capsys, "compile")[0] == 0
     code, out, _ = _cli(capsys, "diff")
     assert code == 0
-    assert out == "no changes: out is up to date (2 files)\n"
+    assert out == "no changes: out is up to date (3 files)\n"  # the card's two, the facts file
 
 
 def test_diff_and_check_report_a_hand_edited_file(

@@ -1,5 +1,6 @@
 """`specops diff --summary --base DIR`: the base is the plan facts a compile recorded in the
-output folder's manifest, an untrusted file validated as strictly as the rest of it."""
+output folder: format 4's facts files `.specops/facts/<name>.json` (format 3's manifest), untrusted
+files validated as strictly as the manifest that lists them."""
 
 from __future__ import annotations
 
@@ -15,12 +16,21 @@ from typing import Any
 import pytest
 
 from compiler import cli
-from compiler.manifest import MANIFEST_PATH, MAX_SPECS
+from compiler.facts_file import FACTS_TEMPLATE, facts_path, read_facts
+from compiler.manifest import (
+    FACTS_DIR,
+    FACTS_TARGET,
+    MANIFEST_PATH,
+    MAX_SPECS,
+    ManifestError,
+    read_manifest_document,
+)
 from compiler.summary_facts import MAX_VALUE_CHARS, bounded
 from tests.conftest import REPO
 from tests.test_summary import CHURN, EDITS, _commit, _edit, _git, _second_spec
 
-ENTRY = f"$.specs[{CHURN!r}].facts"
+ENTRY = "$.facts"  # where a spec's facts sit inside its facts file
+FACTS = facts_path("churn-classifier")
 
 
 @pytest.fixture
@@ -63,6 +73,31 @@ def _manifest(repo: Path) -> dict[str, Any]:
 
 def _write_manifest(repo: Path, document: dict[str, Any]) -> None:
     (repo / "out" / MANIFEST_PATH).write_text(json.dumps(document, indent=2), encoding="utf-8")
+
+
+def _facts(repo: Path, relative: str = FACTS) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((repo / "out" / relative).read_bytes())
+    return document
+
+
+def _write_facts(repo: Path, document: dict[str, Any], relative: str = FACTS) -> None:
+    (repo / "out" / relative).write_text(json.dumps(document, indent=2), encoding="utf-8")
+
+
+def _as_format_3(document: dict[str, Any], repo: Path) -> dict[str, Any]:
+    """The manifest as specops wrote format 3: each spec's facts inside it, no facts files."""
+    specs = {
+        p: {**r, "facts": _facts(repo, _facts_path_of(document, p))["facts"]}
+        for p, r in document["specs"].items()
+    }
+    files = {p: e for p, e in document["files"].items() if e["target"] != FACTS_TARGET}
+    return {**document, "format": 3, "specs": specs, "files": files}
+
+
+def _facts_path_of(document: dict[str, Any], spec: str) -> str:
+    return next(
+        p for p, e in document["files"].items() if e["target"] == FACTS_TARGET and e["spec"] == spec
+    )
 
 
 def test_a_folder_base_reads_as_the_git_ref_it_was_committed_at(
@@ -111,14 +146,25 @@ def test_specs_added_and_removed_against_a_folder(
 def test_facts_are_recorded_whichever_targets_are_compiled(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    recorded = _manifest(repo)["specs"][CHURN]["facts"]
+    manifest = _manifest(repo)
+    assert manifest["format"] == 4 and manifest["specs"][CHURN].keys() == {"sha256"}
+    listed = manifest["files"][FACTS]
+    assert (listed["spec"], listed["target"], listed["template"]) == (
+        CHURN,
+        FACTS_TARGET,
+        FACTS_TEMPLATE,
+    )
+    document = _facts(repo)
+    assert document.keys() == {"format", "spec", "facts"}
+    assert (document["format"], document["spec"]) == (4, CHURN)
+    recorded = document["facts"]
     assert recorded["name"] == "churn-classifier"
     assert [e["name"] for e in recorded["environments"]] == ["staging", "prod"]
     _compile("argocd")  # another subset: the same plan, the same facts
-    assert _manifest(repo)["specs"][CHURN]["facts"] == recorded
+    assert _facts(repo)["facts"] == recorded and FACTS in _manifest(repo)["files"]
     _edit(repo, ("threshold: 0.2", "threshold: 0.3"))
     _compile("model-card")  # the model card does not show the drift threshold; the facts do
-    keys = {f["key"]: f["value"] for f in _manifest(repo)["specs"][CHURN]["facts"]["spec"]}
+    keys = {f["key"]: f["value"] for f in _facts(repo)["facts"]["spec"]}
     assert keys["monitoring.drift.threshold"] == "0.3"
 
 
@@ -142,20 +188,38 @@ def test_an_older_manifest_says_to_recompile_or_pass_a_ref(
     assert "--base origin/main" in err
 
 
-def test_a_spec_kept_without_facts_says_which(
+def test_a_format_3_folder_reads_as_the_format_4_one_it_became(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    _edit(repo, *EDITS[:13])
+    from_format_4 = _json(capsys, "out")
+    _write_manifest(repo, _as_format_3(_manifest(repo), repo))
+    shutil.rmtree(repo / "out" / FACTS_DIR)
+    assert _json(capsys, "out") == from_format_4
+    _compile()  # the next compile rewrites it as format 4, facts files and all
+    assert _manifest(repo)["format"] == 4 and _facts(repo)["spec"] == CHURN
+
+
+@pytest.mark.parametrize("fmt", [3, 4])
+def test_a_spec_kept_without_facts_says_which(
+    repo: Path, capsys: pytest.CaptureFixture[str], fmt: int
+) -> None:
     document = _manifest(repo)
-    del document["specs"][CHURN]["facts"]  # format 3 allows it: kept from a format 2 manifest
+    if fmt == 3:
+        document = _as_format_3(document, repo)
+        del document["specs"][CHURN]["facts"]  # format 3 allows it: kept from a format 2 manifest
+    else:
+        del document["files"][FACTS]  # format 4: its spec is listed, its facts file is not
+        (repo / "out" / FACTS).unlink()
     _write_manifest(repo, document)
     code, _, err = _run(capsys, "--base", "out")
     assert code == 2 and f"did not record plan facts for {CHURN!r}" in err
 
 
 def _tamper(repo: Path, change: Any) -> None:
-    document = _manifest(repo)
-    change(document["specs"][CHURN]["facts"])
-    _write_manifest(repo, document)
+    document = _facts(repo)
+    change(document["facts"])
+    _write_facts(repo, document)
 
 
 def _set(path: tuple[Any, ...], value: Any) -> Any:
@@ -207,16 +271,22 @@ def test_tampered_facts_are_refused_where_they_are_wrong(
     _tamper(repo, change)
     code, out, err = _run(capsys, "--base", "out")
     assert code == 1 and out == ""
-    assert "out/.specops/manifest.json:" in err and "not a specops manifest" in err
+    assert f"out/{FACTS}:" in err and "not a specops facts file" in err
     assert problem in err and f"(at {ENTRY}{where})" in err, err
-    located = re.search(r"manifest\.json:(\d+):(\d+): ", err)
-    assert located is not None, err  # the line and column of the member that is wrong
-    line = (
-        (repo / "out" / MANIFEST_PATH).read_text(encoding="utf-8").splitlines()[int(located[1]) - 1]
-    )
-    assert line[int(located[2]) - 1 :].startswith(json.dumps(where.rsplit(".", 1)[1]) + ":")
+    _assert_located(repo, FACTS, err, where.rsplit(".", 1)[1])
     assert "\x1b" not in err and "\u202e" not in err
+    # the facts file is owned output edited by hand: compile refuses to overwrite it
     assert cli.run(["compile", "--target", "model-card", "--out", "out", "specs"]) == 1
+    assert "edited by hand since specops wrote it" in capsys.readouterr().err
+
+
+def _assert_located(repo: Path, relative: str, err: str, member: str) -> None:
+    """`err` names `relative` at the line and column where `member` starts in it."""
+    located = re.search(rf"{re.escape(relative)}:(\d+):(\d+): ", err)
+    assert located is not None, err
+    text = (repo / "out" / relative).read_text(encoding="utf-8")
+    line = text.splitlines()[int(located[1]) - 1]
+    assert line[int(located[2]) - 1 :].startswith(json.dumps(member) + ":"), (line, err)
 
 
 def test_recorded_values_are_escaped_in_markdown(
@@ -239,11 +309,16 @@ def test_recorded_values_are_escaped_in_markdown(
 def test_a_hostile_spec_path_in_the_manifest_is_skipped(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    hostile = "specs/x[y](z)<b>.yaml"
     document = _manifest(repo)
-    planted = {**document["specs"][CHURN]}
-    planted["facts"] = {**planted["facts"], "name": "planted"}
-    document["specs"]["specs/x[y](z)<b>.yaml"] = planted
+    document["specs"][hostile] = document["specs"][CHURN]
+    planted = facts_path("planted")
+    document["files"][planted] = {**document["files"][FACTS], "spec": hostile}
     _write_manifest(repo, document)
+    facts = _facts(repo)
+    _write_facts(
+        repo, {**facts, "spec": hostile, "facts": {**facts["facts"], "name": "planted"}}, planted
+    )
     code, out, _ = _run(capsys, "--base", "out")
     assert code == 0 and "planted" not in out
     note = next(x for x in out.splitlines() if x.startswith("- note:"))
@@ -258,6 +333,109 @@ def test_a_linked_specops_folder_is_refused(
     os.symlink(elsewhere / ".specops", repo / "out/.specops")
     code, _, err = _run(capsys, "--base", "out")
     assert code == 1 and "a symbolic link" in err
+
+
+def test_a_linked_facts_file_is_refused(
+    repo: Path, tmp_path_factory: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = read_manifest_document(repo / "out")  # read before the link is planted
+    elsewhere = tmp_path_factory.mktemp("elsewhere") / "facts.json"
+    shutil.move(repo / "out" / FACTS, elsewhere)
+    os.symlink(elsewhere, repo / "out" / FACTS)
+    code, out, err = _run(capsys, "--base", "out")
+    assert code == 1 and out == ""
+    assert f"entry {FACTS!r} goes through the symbolic link {FACTS}" in err
+    with pytest.raises(ManifestError, match="not a specops facts file: a symbolic link"):
+        read_facts(repo / "out", manifest)  # and the read itself never follows one
+
+
+def test_a_linked_facts_folder_is_refused(
+    repo: Path, tmp_path_factory: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    elsewhere = tmp_path_factory.mktemp("elsewhere") / "facts"
+    shutil.move(repo / "out" / FACTS_DIR, elsewhere)
+    os.symlink(elsewhere, repo / "out" / FACTS_DIR)
+    code, out, err = _run(capsys, "--base", "out")
+    assert code == 1 and out == ""
+    assert f"entry {FACTS!r} goes through the symbolic link {FACTS_DIR}" in err
+
+
+def test_the_facts_file_of_another_spec_is_refused_where_it_says_so(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _write_facts(repo, {**_facts(repo), "spec": "specs/other.yaml"})
+    code, out, err = _run(capsys, "--base", "out")
+    assert code == 1 and out == ""
+    assert (
+        f"not a specops facts file: is the facts of 'specs/other.yaml', not {CHURN!r} (at $.spec)"
+    ) in err
+    _assert_located(repo, FACTS, err, "spec")
+
+
+def test_a_listed_facts_file_that_is_missing_is_refused(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (repo / "out" / FACTS).unlink()
+    code, out, err = _run(capsys, "--base", "out")
+    assert code == 1 and out == ""
+    assert f"out/{FACTS}: not a specops facts file: listed in the manifest, but missing" in err
+    assert "restore .specops/ from git" in err
+
+
+def test_a_facts_file_of_a_spec_no_longer_listed_is_refused(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document = _manifest(repo)
+    del document["specs"][CHURN]
+    _write_manifest(repo, document)
+    code, out, err = _run(capsys, "--base", "out")
+    assert code == 1 and out == ""
+    assert f"the spec {CHURN!r} is not listed in $.specs (at $.files[{FACTS!r}].spec)" in err
+
+
+def _relisted(document: dict[str, Any], path: str, **fields: str) -> None:
+    document["files"][path] = {**document["files"][FACTS], **fields}
+
+
+CARD = "model-cards/churn-classifier.md"
+MISLISTED = [
+    (
+        lambda d: _relisted(d, FACTS, target="model-card"),
+        FACTS,
+        "target",
+        f"{FACTS!r} is a facts file, which specops lists only under the target 'specops'",
+    ),
+    (
+        lambda d: _relisted(d, CARD),
+        CARD,
+        "target",
+        f"the target 'specops' lists only facts files ({FACTS_DIR}/<name>.json)",
+    ),
+    (
+        lambda d: _relisted(d, facts_path("decoy")),
+        facts_path("decoy"),
+        "spec",
+        f"the spec {CHURN!r} has a facts file already, {FACTS!r}",
+    ),
+]
+
+
+@pytest.mark.parametrize(("change", "path", "member", "problem"), MISLISTED)
+def test_a_mislisted_facts_file_is_refused_in_the_manifest(
+    repo: Path,
+    capsys: pytest.CaptureFixture[str],
+    change: Any,
+    path: str,
+    member: str,
+    problem: str,
+) -> None:
+    document = _manifest(repo)
+    change(document)
+    _write_manifest(repo, document)
+    code, out, err = _run(capsys, "--base", "out")
+    assert code == 1 and out == ""
+    assert f"not a specops manifest: {problem} (at $.files[{path!r}].{member})" in err, err
+    _assert_located(repo, MANIFEST_PATH, err, member)
 
 
 def test_a_folder_without_a_manifest_is_read_as_a_ref(

@@ -65,6 +65,7 @@ def _bad_path(key: str, problem: str) -> tuple[str, str]:
 
 DOT = "has a '.' or '..' segment"
 RAW = "contains a backslash or a control character"
+INSIDE = "is inside .specops/, which specops lists only facts files of"  # facts/<name>.json
 
 # (id, manifest text, what follows the manifest's path in the error). ENTRY is an entry whose
 # hash matches the victim file and whose spec and target are in the compile's scope, so a
@@ -82,12 +83,12 @@ CORPUS: list[tuple[str, str, str]] = [
     ("trailing-slash", *_bad_path("model-cards/", "has an empty segment")),
     ("empty", *_bad_path("", "is empty")),
     ("long", *_bad_path("ab/" * 342 + "c", "is longer than 1024 characters")),
-    (
-        "own-journal",
-        *_bad_path(
-            ".specops/journal.json", "is inside .specops/, which specops never lists as output"
-        ),
-    ),
+    ("own-journal", *_bad_path(".specops/journal.json", INSIDE)),
+    ("own-manifest", *_bad_path(".specops/manifest.json", INSIDE)),
+    ("facts-not-a-name", *_bad_path(".specops/facts/Evil_Name.json", INSIDE)),
+    ("facts-not-json", *_bad_path(".specops/facts/x.yaml", INSIDE)),
+    ("facts-nested", *_bad_path(".specops/facts/x/y.json", INSIDE)),
+    ("facts-folder", *_bad_path(".specops/facts", INSIDE)),
     ("symlinked-dir", *_bad_path("link/x.yaml", "goes through the symbolic link link")),
     (
         "files-list",
