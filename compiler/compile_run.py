@@ -51,6 +51,7 @@ from compiler.write import (
     apply_to_disk,
     output_session,
     plan_writes,
+    refuse_unsafe_out,
     stale_report,
     unified_diff,
 )
@@ -75,6 +76,7 @@ def compile_specs(options: CompileOptions) -> CompileResult:
     if has_errors(problems):
         return CompileResult(problems)
     found = discover_specs(options.paths, refuse_platform_files=True)
+    refuse_unsafe_out(options.out_dir, [display_path(p) for p in found.specs])  # before a cache
     template_dirs = layered_template_dirs(options.template_dirs, platform)
     inputs = RunInputs(
         options.platform,
