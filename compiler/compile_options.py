@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Literal
 
 from compiler.diagnostics import Diagnostic, Location, error, has_errors
 from compiler.errors import TemplateError
-from compiler.platform import LoadedPlatform
 from compiler.progress import NO_PROGRESS, Progress
 from compiler.sources import display_path
 
 if TYPE_CHECKING:  # the compile stages load these when a compile runs: validate never does
     from compiler.build_cache import BuiltFile
+    from compiler.platform import LoadedPlatform
     from compiler.write import SpecState, WritePlan
 
 Mode = Literal["write", "check", "diff"]

@@ -12,6 +12,8 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO
 
 PACKAGE = REPO / "compiler"
@@ -162,3 +164,12 @@ def test_a_cycle_is_found_through_a_deferred_import() -> None:
     tree = ast.parse(source)
     found = {t for node in ast.walk(tree) for t in _imported(node, "x", False, {"compiler.plan"})}
     assert found == {"compiler.plan"}
+
+
+def test_every_public_name_of_the_package_loads() -> None:
+    """`compiler` loads its public names on first use: each must resolve, and nothing else."""
+    import compiler
+
+    assert all(getattr(compiler, name) is not None for name in compiler.__all__)
+    with pytest.raises(AttributeError):
+        compiler.no_such_name  # noqa: B018
