@@ -34,7 +34,7 @@ from compiler.compile_options import (
     layered_template_dirs,
     template_diagnostic,
 )
-from compiler.diagnostics import Diagnostic, has_errors
+from compiler.diagnostics import Diagnostic, Location, has_errors
 from compiler.errors import TemplateError, UsageError
 from compiler.fingerprint import RunInputs
 from compiler.install_source import running_install_source
@@ -43,7 +43,7 @@ from compiler.platform import LoadedPlatform, load_platform
 from compiler.platform.settings import apply_platform_defaults
 from compiler.sources import display_path
 from compiler.targets import Target, discover_targets, select_targets
-from compiler.validation import ValidatedSpec, discover_specs, name_clash, validate_spec
+from compiler.validation import ValidatedSpec, clash_of, discover_specs, validate_spec
 from compiler.write import (
     DiskHasher,
     Scope,
@@ -57,6 +57,25 @@ from compiler.write import (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    """What a compile keeps of a spec it validated: the model itself is dropped (a worker
+    validates it again), so that memory does not grow with the number of specs."""
+
+    path: str
+    sha256: str | None  # of the bytes validated; None when they did not load
+    name: str | None  # metadata.name; None without a model
+    where: Location  # of metadata.name, for CHK016
+    diagnostics: list[Diagnostic]
+
+    @classmethod
+    def of(cls, item: ValidatedSpec) -> _Checked:
+        sha = item.loaded.source.sha256 if item.loaded is not None else None
+        where = item.loaded.locate(("metadata", "name")) if item.loaded else Location(item.path)
+        name = item.spec.metadata.name if item.spec is not None else None
+        return cls(item.path, sha, name, where, item.diagnostics)
+
+
 @dataclass
 class _Run:
     """One compile's state between its stages."""
@@ -66,7 +85,7 @@ class _Run:
     cache: BuildCache | None
     store: BlobStore
     lookups: list[SpecLookup]
-    validated: dict[int, ValidatedSpec] = field(default_factory=dict)
+    validated: dict[int, _Checked] = field(default_factory=dict)
     spool: object = None  # the temporary blob store of a run without a cache, kept alive
 
 
@@ -145,7 +164,7 @@ def _validate(run: _Run) -> list[Diagnostic]:
         run.validated[index] = _validate_one(run, index)
     while (clash := _clash(run)) is not None:  # a reused spec named like an earlier one
         run.lookups[clash].record = None
-        run.validated[clash] = validate_spec(run.lookups[clash].path, run.platform)
+        run.validated[clash] = _Checked.of(validate_spec(run.lookups[clash].path, run.platform))
     diagnostics: list[Diagnostic] = []
     first: dict[str, str] = {}
     for index, lookup in enumerate(run.lookups):
@@ -155,15 +174,16 @@ def _validate(run: _Run) -> list[Diagnostic]:
             continue
         item = run.validated[index]
         diagnostics += item.diagnostics
-        if (clashing := name_clash(item, first)) is not None:
-            diagnostics.append(clashing)
+        chk016 = clash_of(item.name, item.path, item.where, first) if item.name else None
+        if chk016 is not None:
+            diagnostics.append(chk016)
     return diagnostics
 
 
-def _validate_one(run: _Run, index: int) -> ValidatedSpec:
+def _validate_one(run: _Run, index: int) -> _Checked:
     validated = validate_spec(run.lookups[index].path, run.platform)
     run.options.progress.advance(validated.path)
-    return validated
+    return _Checked.of(validated)
 
 
 def _clash(run: _Run) -> int | None:
@@ -175,10 +195,10 @@ def _clash(run: _Run) -> int | None:
             if name in seen:
                 return index
         else:
-            item = run.validated[index]
-            if item.spec is None:
+            found = run.validated[index].name
+            if found is None:
                 continue
-            name = item.spec.metadata.name
+            name = found
         seen.add(name)
     return None
 
@@ -202,13 +222,11 @@ def _build(run: _Run, setup: BuildSetup) -> BuildRun:
     progress = run.options.progress
     jobs = []
     for index, item in sorted(run.validated.items()):
-        assert item.loaded is not None  # valid: the run stopped otherwise
-        jobs.append(BuildJob(index, run.lookups[index].path, item.loaded.source.sha256))
+        assert item.sha256 is not None  # valid: the run stopped otherwise
+        jobs.append(BuildJob(index, run.lookups[index].path, item.sha256))
     progress.stage("render", len(jobs))
     workers = run.options.jobs or default_jobs()
-    built = build_missing(
-        setup, jobs, dict(run.validated), workers, lambda b: progress.advance(b.spec_path)
-    )
+    built = build_missing(setup, jobs, {}, workers, lambda b: progress.advance(b.spec_path))
     progress.stage("verify", 1)  # one step: batch verifiers see every file built at once
     verify_batch(built, setup)
     progress.advance(f"{sum(len(b.files) for b in built.builds.values())} files")
@@ -250,9 +268,9 @@ def _assemble(run: _Run, built: BuildRun, diagnostics: list[Diagnostic]) -> Comp
 
 def _remember(run: _Run, built: BuildRun, index: int, spec: SpecBuild) -> None:
     item = run.validated[index]
-    if run.cache is None or not spec.ok or not built.complete or item.spec is None:
+    if run.cache is None or not spec.ok or not built.complete or item.name is None:
         return
-    record = record_of(spec, item.spec.metadata.name, item.diagnostics)
+    record = record_of(spec, item.name, item.diagnostics)
     store_records(run.cache, run.lookups[index], spec, record)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from compiler.check import run_checks
 from compiler.check.secrets import spec_secrets
 from compiler.credentials import scrub
-from compiler.diagnostics import Diagnostic, error, has_errors
+from compiler.diagnostics import Diagnostic, Location, error, has_errors
 from compiler.errors import UsageError
 from compiler.loader import LoadedSpec, load
 from compiler.model import MLPipeline, build_model
@@ -144,13 +144,19 @@ def name_clash(item: ValidatedSpec, first: dict[str, str]) -> Diagnostic | None:
     """CHK016 when an earlier spec (in `first`, name -> path, which this updates) has the name."""
     if item.spec is None or item.loaded is None:
         return None
-    name = item.spec.metadata.name
+    return clash_of(
+        item.spec.metadata.name, item.path, item.loaded.locate(("metadata", "name")), first
+    )
+
+
+def clash_of(name: str, path: str, where: Location, first: dict[str, str]) -> Diagnostic | None:
+    """CHK016 at `where` when `first` (name -> path, which this updates) has `name` already."""
     if name not in first:
-        first[name] = item.path
+        first[name] = path
         return None
     return error(
         "CHK016",
         f"metadata.name {name!r} is already used by {first[name]}",
-        item.loaded.locate(("metadata", "name")),
+        where,
         "every spec needs its own name",
     )
