@@ -114,9 +114,10 @@ def resolve_plain(text: str) -> Any:
 
 def _scalar_value(event: Any) -> Any:
     """A scalar's value: quoted and `!!str` text as written, plain text resolved."""
+    text = event.value
     if event.style or event.tag == _STR:  # "" (libyaml) or None: plain
-        return event.value
-    return resolve_plain(event.value)
+        return text
+    return text if text and text[0] not in _TYPED_START else resolve_plain(text)
 
 
 class _Stop(Exception):
@@ -276,52 +277,58 @@ class _Unusual(Exception):
 
 class _DataLoader(_BaseLoader):  # type: ignore[misc]
     """The data of an ordinary spec, and no positions: `_Unusual` at whatever `SpecLoader`
-    reports (an alias, anchor, tag, merge or duplicate key, a key that is not a scalar, deep
-    nesting, anything but one document holding a mapping)."""
+    might report (an alias, anchor, tag, merge or duplicate key, a key that is not a scalar,
+    deep nesting, anything but one document holding a mapping). Each event is taken once,
+    and a scalar is read where it is found: this pass is most of what validating costs."""
 
-    def document(self) -> dict[str, Any]:
+    def document(self) -> Any:
         self.get_event()  # StreamStart
-        if self.peek_event().__class__ is yaml.StreamEndEvent:
+        if self.peek_event().__class__ is not yaml.DocumentStartEvent:
             raise _Unusual
-        self.get_event()  # DocumentStart
-        if self.peek_event().__class__ is not _MappingStart:
+        self.get_event()
+        root = self.get_event()
+        if root.__class__ is not _MappingStart:
             raise _Unusual
-        data: dict[str, Any] = self.node(0)
+        data = self.collection(root, 0)
         self.get_event()  # DocumentEnd
         if self.peek_event().__class__ is not yaml.StreamEndEvent:
             raise _Unusual
         return data
 
-    def node(self, depth: int) -> Any:
-        event = self.get_event()
-        kind = event.__class__
-        if depth > MAX_DEPTH or kind is _Alias or event.anchor is not None:
+    def collection(self, start: Any, depth: int) -> Any:
+        """The sequence or mapping that `start` opens, at `depth` (its items one deeper)."""
+        kind = start.__class__
+        if (
+            depth >= MAX_DEPTH
+            or start.anchor is not None
+            or start.tag not in _COLLECTION_TAGS[kind]
+        ):
             raise _Unusual
-        if kind is _Scalar:
-            if event.tag not in _STR_TAGS:
-                raise _Unusual
-            return _scalar_value(event)
-        if event.tag not in _COLLECTION_TAGS[kind]:
-            raise _Unusual
-        depth += 1
-        peek = self.peek_event
+        get = self.get_event
         if kind is _SequenceStart:
             items = []
-            while peek().__class__ is not _SequenceEnd:
-                items.append(self.node(depth))
-            self.get_event()
+            while (event := get()).__class__ is not _SequenceEnd:
+                items.append(self.value(event, depth + 1))
             return items
         mapping: dict[str, Any] = {}
-        while (key := peek()).__class__ is not _MappingEnd:
+        while (key := get()).__class__ is not _MappingEnd:
             if key.__class__ is not _Scalar or key.anchor is not None:
                 raise _Unusual
-            self.get_event()
             name = key.value
             if name in mapping or (name == "<<" and not key.style):
                 raise _Unusual
-            mapping[name] = self.node(depth)
-        self.get_event()
+            mapping[name] = self.value(get(), depth + 1)
         return mapping
+
+    def value(self, event: Any, depth: int) -> Any:
+        kind = event.__class__
+        if kind is _Scalar:
+            if event.anchor is not None or event.tag not in _STR_TAGS:
+                raise _Unusual
+            return _scalar_value(event)
+        if kind is _Alias:
+            raise _Unusual
+        return self.collection(event, depth)
 
 
 def load(source: SourceFile) -> tuple[LoadedSpec | None, list[Diagnostic]]:
