@@ -108,10 +108,9 @@ class _Detectors:
         self.formats: list[RegexBasedDetector] = [c() for c in [*chosen, *EXTRA_DETECTORS]]
         # A plugin that reports only what its denylist patterns match is asked only about a
         # string that one of them matches somewhere: a search is much cheaper than its scan.
-        self.screened = [
-            (detector, tuple(detector.denylist) if _finds_denylist_matches_only(detector) else ())
-            for detector in self.formats
-        ]
+        screened = [i for i, d in enumerate(self.formats) if _finds_denylist_matches_only(d)]
+        self.screened = frozenset(screened)
+        self.screens = [(regex, i) for i in screened for regex in self.formats[i].denylist]
         self.keyword = KeywordDetector()
         self.entropy: list[HighEntropyStringsPlugin] = [
             Base64HighEntropyString(),
@@ -250,9 +249,11 @@ def _keep(
 
 def _formats(text: str) -> list[Finding]:
     found = []
-    for detector, screens in detectors().screened:
-        if screens and not any(pattern.search(text) for pattern in screens):
-            continue  # its scan could only find what these patterns match
+    plugins = detectors()
+    matched = {index for pattern, index in plugins.screens if pattern.search(text)}
+    for index, detector in enumerate(plugins.formats):
+        if index in plugins.screened and index not in matched:
+            continue  # its scan could only find what its patterns match
         secrets = [s for s in detector.analyze_string(text) if s]  # the plugin's own checks
         if secrets:
             found += [Finding(detector.secret_type, m) for m in _whole(detector, text, secrets)]

@@ -10,6 +10,7 @@ the training step reads) and `specops explain` all read this one function.
 
 from __future__ import annotations
 
+import functools
 import json
 import weakref
 from dataclasses import dataclass, field
@@ -143,9 +144,13 @@ def _given(source: BaseModel | None) -> list[tuple[str, object]]:
     which costs more than this whole lookup."""
     if source is None:
         return []
-    fields = type(source).model_fields
-    given = [(name, getattr(source, name)) for name in SETTINGS if name in fields]
+    given = [(name, getattr(source, name)) for name in _settings_of(type(source))]
     return [(name, value) for name, value in given if value is not None]
+
+
+@functools.cache
+def _settings_of(entry: type[BaseModel]) -> tuple[str, ...]:
+    return tuple(name for name in SETTINGS if name in entry.model_fields)
 
 
 def preprocessing_json(spec: MLPipeline) -> str:
