@@ -8,8 +8,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class Strict(BaseModel):
+    # defer_build: a model's validator is built when first used, so `specops validate` without a
+    # platform file never builds the platform's models (nor one for each nested spec model).
     model_config = ConfigDict(
-        frozen=True, extra="forbid", strict=True, allow_inf_nan=False, populate_by_name=True
+        frozen=True,
+        extra="forbid",
+        strict=True,
+        allow_inf_nan=False,
+        populate_by_name=True,
+        defer_build=True,
     )
 
 
