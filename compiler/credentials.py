@@ -209,17 +209,19 @@ class _TreeScan:
                 if findings := _find(str(key)):
                     self.record((*path, key), True, str(key), findings)
             for key, value in reversed(node.items()):
-                self.child(value, path, key, str(key))
+                if isinstance(value, str):  # most values: checked here, without another call
+                    if findings := _findings(value, str(key)):
+                        self.record((*path, key), False, value, findings)
+                elif isinstance(value, dict | list):
+                    self.branch(value, (*path, key))
         elif isinstance(node, list):
             for index in range(len(node) - 1, -1, -1):
-                self.child(node[index], path, index, None)
-
-    def child(self, value: Any, path: JsonPath, step: str | int, parent_key: str | None) -> None:
-        if isinstance(value, str):
-            if findings := _findings(value, parent_key):
-                self.record((*path, step), False, value, findings)
-        elif isinstance(value, dict | list):
-            self.branch(value, (*path, step))
+                item = node[index]
+                if isinstance(item, str):
+                    if findings := _find(item):
+                        self.record((*path, index), False, item, findings)
+                elif isinstance(item, dict | list):
+                    self.branch(item, (*path, index))
 
     def record(
         self, path: JsonPath, in_key: bool, text: str, findings: tuple[Finding, ...]
