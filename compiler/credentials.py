@@ -106,15 +106,27 @@ class _Detectors:
         regex = [c for c in classes if issubclass(c, RegexBasedDetector)]
         chosen = [c for c in regex if not issubclass(c, _NOT_CREDENTIALS)]
         self.formats: list[RegexBasedDetector] = [c() for c in [*chosen, *EXTRA_DETECTORS]]
+        # A plugin that reports only what its denylist patterns match is asked only about a
+        # string that one of them matches somewhere: a search is much cheaper than its scan.
+        screened = [i for i, d in enumerate(self.formats) if _finds_denylist_matches_only(d)]
+        self.screened = frozenset(screened)
+        self.screens = [(regex, i) for i in screened for regex in self.formats[i].denylist]
         self.keyword = KeywordDetector()
         self.entropy: list[HighEntropyStringsPlugin] = [
             Base64HighEntropyString(),
             HexHighEntropyString(),
         ]
+        self.charsets = [frozenset(plugin.charset) for plugin in self.entropy]
         # Words of the base64 alphabet; detect-secrets only looks inside quotes, which YAML
         # values do not have. `=` is padding at a word's end and a backslash is not base64, so
         # `name=VALUE` and escaped newlines split words instead of making a random-looking one.
         self.words = re.compile(f"[A-Za-z0-9+/_-]{{{MIN_ENTROPY_LENGTH},}}={{0,2}}")
+
+
+def _finds_denylist_matches_only(detector: RegexBasedDetector) -> bool:
+    """True for a plugin that keeps `RegexBasedDetector.analyze_string`: every secret it
+    reports is (a group of) a match of one of its denylist patterns."""
+    return type(detector).analyze_string is RegexBasedDetector.analyze_string
 
 
 @functools.cache
@@ -174,14 +186,56 @@ def scan_tree(data: Any, roles: Mapping[JsonPath, str]) -> list[Located]:
     `roles` (from `compiler.typed_paths`) marks paths the model types as digests, whose hex
     values are not high-entropy secrets, and as references, whose values are names.
     """
-    found: list[Located] = []
-    for path, in_key, text, parent_key in _strings(data):
-        findings = _find(text)
-        if parent_key is not None and _names_secret(parent_key):
-            findings = (*findings, *find_in_pair(parent_key, text))
+    scan = _TreeScan(roles)
+    if isinstance(data, str):
+        scan.record((), False, data, _findings(data, None))
+    else:
+        scan.branch(data, ())
+    return list(dict.fromkeys(scan.found))
+
+
+class _TreeScan:
+    """Depth first, a mapping's keys before its values and the last value or item first (the
+    order the findings, and so the diagnostics, have always had); a JSON path is made only for
+    a finding or a branch."""
+
+    def __init__(self, roles: Mapping[JsonPath, str]) -> None:
+        self.roles = roles
+        self.found: list[Located] = []
+
+    def branch(self, node: Any, path: JsonPath) -> None:
+        if isinstance(node, dict):
+            for key in node:
+                if findings := _find(str(key)):
+                    self.record((*path, key), True, str(key), findings)
+            for key, value in reversed(node.items()):
+                if isinstance(value, str):  # most values: checked here, without another call
+                    if findings := _findings(value, str(key)):
+                        self.record((*path, key), False, value, findings)
+                elif isinstance(value, dict | list):
+                    self.branch(value, (*path, key))
+        elif isinstance(node, list):
+            for index in range(len(node) - 1, -1, -1):
+                item = node[index]
+                if isinstance(item, str):
+                    if findings := _find(item):
+                        self.record((*path, index), False, item, findings)
+                elif isinstance(item, dict | list):
+                    self.branch(item, (*path, index))
+
+    def record(
+        self, path: JsonPath, in_key: bool, text: str, findings: tuple[Finding, ...]
+    ) -> None:
         if findings:
-            found.extend(_keep(path, in_key, text, findings, role_at(roles, path)))
-    return list(dict.fromkeys(found))
+            self.found.extend(_keep(path, in_key, text, findings, role_at(self.roles, path)))
+
+
+def _findings(text: str, parent_key: str | None) -> tuple[Finding, ...]:
+    """What a string holds, and if it is a value under a secret-sounding key, the value."""
+    findings = _find(text)
+    if parent_key is not None and _names_secret(parent_key):
+        findings = (*findings, *find_in_pair(parent_key, text))
+    return findings
 
 
 def _keep(
@@ -195,25 +249,13 @@ def _keep(
     return (Located(path, in_key, f) for f in findings)
 
 
-def _strings(data: Any) -> Iterator[tuple[JsonPath, bool, str, str | None]]:
-    """(path, is a key, text, the key a value sits under) of every key and string value."""
-    stack: list[tuple[Any, JsonPath, str | None]] = [(data, (), None)]
-    while stack:
-        node, path, parent = stack.pop()
-        if isinstance(node, str):
-            yield path, False, node, parent
-        elif isinstance(node, dict):
-            for key, value in node.items():
-                child = (*path, key)
-                yield child, True, str(key), None
-                stack.append((value, child, str(key)))
-        elif isinstance(node, list):
-            stack.extend((value, (*path, i), None) for i, value in enumerate(node))
-
-
 def _formats(text: str) -> list[Finding]:
     found = []
-    for detector in detectors().formats:
+    plugins = detectors()
+    matched = {index for pattern, index in plugins.screens if pattern.search(text)}
+    for index, detector in enumerate(plugins.formats):
+        if index in plugins.screened and index not in matched:
+            continue  # its scan could only find what its patterns match
         secrets = [s for s in detector.analyze_string(text) if s]  # the plugin's own checks
         if secrets:
             found += [Finding(detector.secret_type, m) for m in _whole(detector, text, secrets)]
@@ -245,9 +287,11 @@ def _assignments(text: str) -> list[Finding]:
 
 def _high_entropy(text: str) -> list[Finding]:
     found = []
-    for word in detectors().words.findall(_DIGEST_TEXT.sub(" ", text)):
-        for plugin in detectors().entropy:
-            if not _only(word, plugin.charset):
+    plugins = detectors()
+    for word in plugins.words.findall(_DIGEST_TEXT.sub(" ", text)):
+        letters = set(word)
+        for plugin, charset in zip(plugins.entropy, plugins.charsets, strict=True):
+            if not letters <= charset or not _may_exceed(len(letters), plugin.entropy_limit):
                 continue
             if plugin.calculate_shannon_entropy(word) > plugin.entropy_limit:
                 found.append(Finding(plugin.secret_type, word))
@@ -255,8 +299,12 @@ def _high_entropy(text: str) -> list[Finding]:
     return found
 
 
-def _only(word: str, charset: str) -> bool:
-    return all(char in charset for char in word)
+def _may_exceed(distinct: int, limit: float) -> bool:
+    """Whether a word of `distinct` different characters can have an entropy above `limit`:
+    it has at most log2(distinct) bits, which is below the limit for fewer than 2**limit (a
+    word of 22 different letters, say, never reaches base64's 4.5). Equal is computed: the
+    float sum may round just above."""
+    return distinct >= 2**limit
 
 
 def _is_placeholder(secret: str) -> bool:

@@ -1,10 +1,15 @@
 """Stage 2: strict YAML -> `LoadedSpec` (plain data plus a position for every JSON path).
 
-Our own loader class composes straight from libyaml's events, so that we see what the default
+Our own loader classes compose straight from libyaml's events, so that we see what the default
 constructor hides: anchors and aliases, merge keys, explicit tags, duplicate keys and the
 position of every key and value. Plain scalars resolve by the YAML 1.2 core schema, so `on`,
 `NO`, `22:22` and dates stay strings; numbers stay numbers and the strict model refuses them
 where it wants a string, with a hint to quote them.
+
+Two passes, because positions are only ever read for a diagnostic: `load` first builds the data
+alone (`_DataLoader`), which is all a valid spec needs, and gives up at anything out of the
+ordinary; then, or when a diagnostic first asks where a path is, `SpecLoader` walks the same
+text recording every position and problem. Both read scalars with `_scalar_value`.
 """
 
 from __future__ import annotations
@@ -25,24 +30,61 @@ _INT = re.compile(r"^[-+]?[0-9]+$")
 _FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
 _NULLS = frozenset({"", "~", "null", "Null", "NULL"})
 _BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
-_STR_TAGS = frozenset({None, "!", "tag:yaml.org,2002:str"})
+# Every null, bool and number above starts with one of these; any other plain text is a string.
+_TYPED_START = frozenset("~nNtTfF+-.0123456789")
+_STR = "tag:yaml.org,2002:str"
+_STR_TAGS = frozenset({None, "!", _STR})
+# libyaml builds events of exactly these classes: `is` on the class is the cheap test.
+_Scalar, _Alias = yaml.ScalarEvent, yaml.AliasEvent
+_SequenceStart, _SequenceEnd = yaml.SequenceStartEvent, yaml.SequenceEndEvent
+_MappingStart, _MappingEnd = yaml.MappingStartEvent, yaml.MappingEndEvent
+_COLLECTION_TAGS = {
+    _SequenceStart: frozenset({None, "!", "tag:yaml.org,2002:seq"}),
+    _MappingStart: frozenset({None, "!", "tag:yaml.org,2002:map"}),
+}
 
 Position = tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Positions:
+    values: dict[JsonPath, Position]
+    keys: dict[JsonPath, Position]
+    plain_text: dict[JsonPath, str]  # source text of unquoted non-strings
 
 
 @dataclass(frozen=True, slots=True)
 class LoadedSpec:
     source: SourceFile
     data: dict[str, Any]
-    value_positions: dict[JsonPath, Position] = field(repr=False)
-    key_positions: dict[JsonPath, Position] = field(repr=False)
-    plain_text: dict[JsonPath, str] = field(repr=False)  # source text of unquoted non-strings
+    # Found by a second pass over `source.text` when first asked for (see the module's doc).
+    _positions: Positions | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def positions(self) -> Positions:
+        if self._positions is None:
+            object.__setattr__(self, "_positions", _track(self.source))
+        assert self._positions is not None
+        return self._positions
+
+    @property
+    def value_positions(self) -> dict[JsonPath, Position]:
+        return self.positions.values
+
+    @property
+    def key_positions(self) -> dict[JsonPath, Position]:
+        return self.positions.keys
+
+    @property
+    def plain_text(self) -> dict[JsonPath, str]:
+        return self.positions.plain_text
 
     def locate(self, path: JsonPath, *, key: bool = False) -> Location:
         """The closest known position of a JSON path (its key's, when `key` and known)."""
+        values, keys = self.positions.values, self.positions.keys
         probe = path
         while True:
-            position = (key and self.key_positions.get(probe)) or self.value_positions.get(probe)
+            position = (key and keys.get(probe)) or values.get(probe)
             if position is not None or not probe:
                 break
             probe = probe[:-1]
@@ -52,6 +94,8 @@ class LoadedSpec:
 
 def resolve_plain(text: str) -> Any:
     """A plain scalar by the YAML 1.2 core schema."""
+    if text and text[0] not in _TYPED_START:
+        return text
     if text in _NULLS:
         return None
     if text in _BOOLS:
@@ -66,6 +110,14 @@ def resolve_plain(text: str) -> Any:
         except ValueError:
             return text
     return text
+
+
+def _scalar_value(event: Any) -> Any:
+    """A scalar's value: quoted and `!!str` text as written, plain text resolved."""
+    text = event.value
+    if event.style or event.tag == _STR:  # "" (libyaml) or None: plain
+        return text
+    return text if text and text[0] not in _TYPED_START else resolve_plain(text)
 
 
 class _Stop(Exception):
@@ -118,7 +170,8 @@ class SpecLoader(_BaseLoader):  # type: ignore[misc]
             )
         mark = event.start_mark
         self.values[path] = (mark.line + 1, mark.column + 1)
-        if isinstance(event, yaml.AliasEvent):
+        kind = event.__class__
+        if kind is _Alias:
             self.report(
                 "YAML005",
                 "aliases (*name) are not allowed in specs",
@@ -135,16 +188,15 @@ class SpecLoader(_BaseLoader):  # type: ignore[misc]
                 path,
                 "write the value out in full",
             )
-        if isinstance(event, yaml.ScalarEvent):
+        if kind is _Scalar:
             return self.scalar(event, path)
-        if isinstance(event, yaml.SequenceStartEvent):
-            self.check_tag(event, path, "tag:yaml.org,2002:seq")
+        self.check_tag(event, path)
+        if kind is _SequenceStart:
             return self.sequence(path, depth)
-        self.check_tag(event, path, "tag:yaml.org,2002:map")
         return self.mapping(path, depth)
 
-    def check_tag(self, event: Any, path: JsonPath, standard: str) -> None:
-        if event.tag not in (None, "!", standard):
+    def check_tag(self, event: Any, path: JsonPath) -> None:
+        if event.tag not in _COLLECTION_TAGS[event.__class__]:
             self.report(
                 "YAML006",
                 f"tag {event.tag!r} is not allowed in specs",
@@ -162,24 +214,21 @@ class SpecLoader(_BaseLoader):  # type: ignore[misc]
                 path,
                 "remove the tag; quote the value to make it a string",
             )
-        if event.style or event.tag == "tag:yaml.org,2002:str":  # "" (libyaml) or None: plain
-            return event.value
-        value = resolve_plain(event.value)
-        if not isinstance(value, str):
+        value = _scalar_value(event)
+        if value.__class__ is not str:
             self.plain_text[path] = event.value
         return value
 
     def sequence(self, path: JsonPath, depth: int) -> list[Any]:
         items: list[Any] = []
-        while not isinstance(self.peek_event(), yaml.SequenceEndEvent):
+        while self.peek_event().__class__ is not _SequenceEnd:
             items.append(self.node((*path, len(items)), depth + 1))
         self.get_event()
         return items
 
     def mapping(self, path: JsonPath, depth: int) -> dict[str, Any]:
         result: dict[str, Any] = {}
-        while not isinstance(self.peek_event(), yaml.MappingEndEvent):
-            key_event = self.peek_event()
+        while (key_event := self.peek_event()).__class__ is not _MappingEnd:
             key = self.key(key_event, path, depth)
             child = (*path, key)
             if key in result:
@@ -201,7 +250,7 @@ class SpecLoader(_BaseLoader):  # type: ignore[misc]
         return result
 
     def key(self, event: Any, path: JsonPath, depth: int) -> str:
-        if not isinstance(event, yaml.ScalarEvent):
+        if event.__class__ is not _Scalar:
             self.node(("<key>",), depth + 1)
             raise _Stop(
                 error("YAML008", "mapping keys must be plain strings", self.where(event, path))
@@ -222,8 +271,88 @@ class SpecLoader(_BaseLoader):  # type: ignore[misc]
         return str(event.value)
 
 
+class _Unusual(Exception):
+    """Something `SpecLoader` would report: let it, with every position it needs."""
+
+
+class _DataLoader(_BaseLoader):  # type: ignore[misc]
+    """The data of an ordinary spec, and no positions: `_Unusual` at whatever `SpecLoader`
+    might report (an alias, anchor, tag, merge or duplicate key, a key that is not a scalar,
+    deep nesting, anything but one document holding a mapping). Each event is taken once,
+    and a scalar is read where it is found: this pass is most of what validating costs."""
+
+    def document(self) -> Any:
+        self.get_event()  # StreamStart
+        if self.peek_event().__class__ is not yaml.DocumentStartEvent:
+            raise _Unusual
+        self.get_event()
+        root = self.get_event()
+        if root.__class__ is not _MappingStart:
+            raise _Unusual
+        data = self.collection(root, 0)
+        self.get_event()  # DocumentEnd
+        if self.peek_event().__class__ is not yaml.StreamEndEvent:
+            raise _Unusual
+        return data
+
+    def collection(self, start: Any, depth: int) -> Any:
+        """The sequence or mapping that `start` opens, at `depth` (its items one deeper)."""
+        kind = start.__class__
+        if (
+            depth >= MAX_DEPTH
+            or start.anchor is not None
+            or start.tag not in _COLLECTION_TAGS[kind]
+        ):
+            raise _Unusual
+        get = self.get_event
+        if kind is _SequenceStart:
+            items = []
+            while (event := get()).__class__ is not _SequenceEnd:
+                items.append(self.value(event, depth + 1))
+            return items
+        mapping: dict[str, Any] = {}
+        while (key := get()).__class__ is not _MappingEnd:
+            if key.__class__ is not _Scalar or key.anchor is not None:
+                raise _Unusual
+            name = key.value
+            if name in mapping or (name == "<<" and not key.style):
+                raise _Unusual
+            mapping[name] = self.value(get(), depth + 1)
+        return mapping
+
+    def value(self, event: Any, depth: int) -> Any:
+        kind = event.__class__
+        if kind is _Scalar:
+            if event.anchor is not None or event.tag not in _STR_TAGS:
+                raise _Unusual
+            return _scalar_value(event)
+        if kind is _Alias:
+            raise _Unusual
+        return self.collection(event, depth)
+
+
 def load(source: SourceFile) -> tuple[LoadedSpec | None, list[Diagnostic]]:
     """Parse one spec file; every problem is returned as a diagnostic, never raised."""
+    loader = _DataLoader(source.text)
+    try:
+        return LoadedSpec(source, loader.document()), []
+    except (_Unusual, yaml.YAMLError):
+        return _compose(source)  # the tracking pass says what is wrong, and where
+    finally:
+        loader.dispose()
+
+
+def _track(source: SourceFile) -> Positions:
+    """The positions in a text that `load` read without a problem."""
+    loader = SpecLoader(source)
+    try:
+        loader.compose_document_data()
+    finally:
+        loader.dispose()
+    return Positions(loader.values, loader.keys, loader.plain_text)
+
+
+def _compose(source: SourceFile) -> tuple[LoadedSpec | None, list[Diagnostic]]:
     loader = SpecLoader(source)
     try:
         data = loader.compose_document_data()
@@ -247,7 +376,8 @@ def load(source: SourceFile) -> tuple[LoadedSpec | None, list[Diagnostic]]:
                 hint="start with 'apiVersion: specops/v1'",
             )
         ]
-    return LoadedSpec(source, data, loader.values, loader.keys, loader.plain_text), []
+    positions = Positions(loader.values, loader.keys, loader.plain_text)
+    return LoadedSpec(source, data, positions), []
 
 
 def _syntax_error(source: SourceFile, exc: yaml.MarkedYAMLError) -> Diagnostic:

@@ -10,10 +10,13 @@ the training step reads) and `specops explain` all read this one function.
 
 from __future__ import annotations
 
+import functools
 import json
 import weakref
 from dataclasses import dataclass, field
 from typing import Literal
+
+from pydantic import BaseModel
 
 from compiler.model.preprocessing import ScalarValue
 from compiler.model.spec import BOOSTER_FRAMEWORKS, Column, MLPipeline
@@ -121,21 +124,33 @@ def _compute(spec: MLPipeline) -> dict[str, ColumnSteps]:
         if own is not None and own.drop:
             continue
         kind = FEATURE_KINDS[column.type]
-        defaults = getattr(pre.defaults, kind)
         values = built_in(spec, column)
         origins = dict.fromkeys(values, BUILT_IN)
-        for name in SETTINGS:
+        layers = (
+            (getattr(pre.defaults, kind), f"data.preprocessing.defaults.{kind}"),
+            (own, f"data.preprocessing.columns.{column.name}"),
+        )
+        for source, prefix in layers:  # lowest first: the column's own entry wins
             # a column entry may hold a setting its type has not: kept, so checks refuse it
-            layers = (
-                (defaults, f"data.preprocessing.defaults.{kind}.{name}"),
-                (own, f"data.preprocessing.columns.{column.name}.{name}"),
-            )
-            for source, path in layers:  # lowest first: the column's own entry wins
-                given = getattr(source, name, None) if source is not None else None
-                if given is not None:
-                    values[name], origins[name] = given, path
+            for name, given in _given(source):
+                values[name], origins[name] = given, f"{prefix}.{name}"
         result[column.name] = ColumnSteps(column.name, kind, origins=origins, **values)  # type: ignore[arg-type]
     return result
+
+
+def _given(source: BaseModel | None) -> list[tuple[str, object]]:
+    """The settings a defaults or column entry gives. A type's defaults lack the fields its
+    type cannot have: asking pydantic for a missing attribute raises and catches an error,
+    which costs more than this whole lookup."""
+    if source is None:
+        return []
+    given = [(name, getattr(source, name)) for name in _settings_of(type(source))]
+    return [(name, value) for name, value in given if value is not None]
+
+
+@functools.cache
+def _settings_of(entry: type[BaseModel]) -> tuple[str, ...]:
+    return tuple(name for name in SETTINGS if name in entry.model_fields)
 
 
 def preprocessing_json(spec: MLPipeline) -> str:

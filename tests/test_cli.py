@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
@@ -23,6 +24,12 @@ def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]
 def test_validate_valid_specs_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(capsys, "validate", "specs/")
     assert (code, out) == (0, "3 specs valid\n")
+
+
+def test_validate_collects_cycles_again_once_done(capsys: pytest.CaptureFixture[str]) -> None:
+    assert gc.isenabled()
+    assert _run(capsys, "validate", BAD)[0] == 1
+    assert gc.isenabled()  # paused only while the specs are read
 
 
 def test_text_format(capsys: pytest.CaptureFixture[str]) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import string
 
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compiler.loader import load, resolve_plain
+from compiler.loader import _compose, load, resolve_plain
 from compiler.model import build_model
 from compiler.sources import SourceFile
 
@@ -113,3 +114,39 @@ def test_loader_and_model_never_raise(text: str) -> None:
     assert (spec is None) == bool(diagnostics)
     for diagnostic in diagnostics:
         assert diagnostic.location.line >= 1
+
+
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.sampled_from(["on", "0755", "1e3", "<<", "~", ""])
+) | st.text(alphabet=string.ascii_letters + string.digits + " :-#&*!", max_size=8)
+documents = st.recursive(
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=4)
+    ),
+    max_leaves=30,
+).map(lambda data: yaml.safe_dump({"root": data}, default_flow_style=None))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(yaml_text, yaml_like, documents))
+def test_the_data_pass_agrees_with_the_tracking_pass(text: str) -> None:
+    """`load` reads an ordinary spec without positions and leaves anything else to the pass
+    that records them: both must give the same data and diagnostics, and the positions a
+    diagnostic asks for later must be the tracking pass's."""
+    source = SourceFile("t.yaml", text, "0" * 64)
+    loaded, diagnostics = load(source)
+    tracked, tracked_diagnostics = _compose(source)
+    assert diagnostics == tracked_diagnostics
+    assert (loaded is None) == (tracked is None)
+    if loaded is not None and tracked is not None:
+        assert loaded.data == tracked.data
+        assert loaded.positions == tracked.positions
+
+
+def test_a_valid_spec_records_positions_only_when_asked() -> None:
+    loaded, _ = _load("a:\n  b: [x, {c: 1}]\n")
+    assert loaded is not None
+    assert loaded._positions is None  # the data pass recorded none
+    assert loaded.locate(("a", "b", 1, "c")).column == 14
+    assert loaded.plain_text == {("a", "b", 1, "c"): "1"}

@@ -66,6 +66,9 @@ PIPELINE_NAMES = frozenset(
 )  # fmt: skip
 
 
+_BUILTINS = frozenset(dir(builtins))
+
+
 def python_safe_name(text: str) -> str:
     # `metadata.name` becomes `def <name>(...)` at module level of pipeline.py: besides
     # keywords, it must not shadow a builtin the module uses (`str`, `int`), a soft keyword or
@@ -74,7 +77,7 @@ def python_safe_name(text: str) -> str:
     # A leading digit is refused by check CHK017 (KServe needs a letter too), with the checks.
     if keyword.iskeyword(name) or keyword.issoftkeyword(name):
         raise ValueError(f"{text!r} is a Python keyword; the pipeline function is named after it")
-    if name in dir(builtins) or name in PIPELINE_NAMES:
+    if name in _BUILTINS or name in PIPELINE_NAMES:
         raise ValueError(
             f"{text!r} would shadow the Python name {name!r} in the generated pipeline.py"
         )

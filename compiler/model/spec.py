@@ -16,6 +16,7 @@ from compiler.model.names import FITS_INT64, INT64_MAX, at_most
 from compiler.model.preprocessing import Preprocessing, ScalarValue
 from compiler.model.registry import Registry
 from compiler.model.strict import Strict as Strict  # re-exported: every model's base
+from compiler.model.strict import model_default
 from compiler.model.types import (
     AcceleratorType,
     Cron,
@@ -128,8 +129,8 @@ class Data(Strict):
     data_schema: DataSchema = Field(alias="schema")
     target: Identifier
     split: Split = Split()
-    preprocessing: Preprocessing = Field(
-        default=Preprocessing(),
+    preprocessing: Preprocessing = model_default(
+        Preprocessing,
         description="Imputation, scaling, encoding and dropping of feature columns; part of "
         "the published model.",
     )
@@ -425,7 +426,7 @@ class MLPipeline(Strict):
     deploy: Deploy
     monitoring: Monitoring = Monitoring()
     schedule: Schedule = Schedule()
-    ci: Ci = Ci()
+    ci: Ci = model_default(Ci)
     registry: Registry | None = Field(
         default=None,
         description="A model registry every published version is registered in, and whose "

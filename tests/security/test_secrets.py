@@ -23,7 +23,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from compiler.api import validate
-from compiler.credentials import detectors, find_in_output, find_in_text, safe_repr
+from compiler.credentials import (
+    _may_exceed,
+    detectors,
+    find_in_output,
+    find_in_text,
+    safe_repr,
+)
 from compiler.diagnostics import Diagnostic
 from compiler.platform import load_platform
 from tests.conftest import REPO
@@ -469,6 +475,20 @@ def test_the_quick_prefilter_never_hides_what_a_detector_finds(
     text = data.draw(st.from_regex(pattern, fullmatch=True).filter(lambda t: "\n" not in t))
     if any(detector.analyze_string(text)):
         assert any(f.kind == detector.secret_type for f in find_in_text(text))
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_no_word_skipped_for_its_few_letters_could_pass_an_entropy_limit(
+    data: st.DataObject,
+) -> None:
+    """The entropy scan skips a word of fewer than 2**limit different letters: such a word
+    has at most log2(letters) bits, below the limit; a word at or over it is computed."""
+    for plugin in detectors().entropy:
+        letters = data.draw(st.lists(st.sampled_from(plugin.charset), min_size=1, max_size=64))
+        word = "".join(letters)
+        if plugin.calculate_shannon_entropy(word) > plugin.entropy_limit:
+            assert _may_exceed(len(set(word)), plugin.entropy_limit)
 
 
 PROSE = "the model scores churn from tenure plan support tickets password secret key token api "
