@@ -190,8 +190,15 @@ class BuildCache(BlobStore):
             atomic_write(self._record_path(kind, key), record.model_dump_json().encode())
 
     def stat_index(self, out_dir: Path) -> StatIndex:
-        key = hashlib.sha256(str(out_dir.resolve()).encode()).hexdigest()
-        return StatIndex(self.root / "outputs" / f"{key}.json")
+        return StatIndex(self.root / "outputs" / f"{_folder_key(out_dir)}.json")
+
+    def folder_file(self, kind: str, out_dir: Path) -> Path:
+        """Where the cache keeps `kind` (e.g. "manifests") of the output folder `out_dir`."""
+        return self.root / kind / f"{_folder_key(out_dir)}.json"
+
+
+def _folder_key(out_dir: Path) -> str:
+    return hashlib.sha256(str(out_dir.resolve()).encode()).hexdigest()
 
 
 def record_is_safe(record: SpecRecord, spec_path: str, spec_sha256: str) -> bool:

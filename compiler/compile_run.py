@@ -38,6 +38,7 @@ from compiler.diagnostics import Diagnostic, Location, has_errors
 from compiler.errors import TemplateError, UsageError
 from compiler.fingerprint import RunInputs
 from compiler.install_source import running_install_source
+from compiler.manifest_memo import ManifestMemo, wanted_digest
 from compiler.plan import Defaults
 from compiler.platform import LoadedPlatform, load_platform
 from compiler.platform.settings import apply_platform_defaults
@@ -48,6 +49,7 @@ from compiler.write import (
     DiskHasher,
     Scope,
     SpecState,
+    WritePlan,
     apply_to_disk,
     output_session,
     plan_writes,
@@ -306,10 +308,16 @@ def _write(run: _Run, targets: list[Target], result: CompileResult) -> None:
         tuple(display_path(p) for p in options.paths if p.is_dir()),
     )
     index = run.cache.stat_index(options.out_dir) if run.cache is not None else None
+    memo = None
+    if run.cache is not None:
+        memo = ManifestMemo(run.cache.folder_file("manifests", options.out_dir))
+    specs = {path: state.sha256 for path, state in result.planned.items()}
+    wanted = wanted_digest(result.files, specs, (sorted(scope.targets), sorted(scope.specs)))
+    known = (lambda raw: memo.recall(wanted, raw, result.files, specs)) if memo else None
     spec_paths = [lookup.shown for lookup in run.lookups]
     with output_session(options.out_dir, options.mode == "write", spec_paths):
         disk = DiskHasher(options.out_dir, index)
-        plan = plan_writes(options.out_dir, result.files, scope, result.planned, disk)
+        plan = plan_writes(options.out_dir, result.files, scope, result.planned, disk, known)
         result.write_plan = plan
         if options.mode == "write":
             apply_to_disk(plan)
@@ -320,3 +328,19 @@ def _write(run: _Run, targets: list[Target], result: CompileResult) -> None:
             result.diff = unified_diff(plan)
     if index is not None:
         index.save()
+    if memo is not None and _settled(plan, options.mode):
+        _remember_manifest(memo, wanted, plan, scope, specs)
+
+
+def _settled(plan: WritePlan, mode: str) -> bool:
+    """Whether the folder's manifest is now the plan's (so the memo may say so)."""
+    clean = not plan.conflicts and not plan.inconsistent
+    return clean and (mode == "write" or not plan.manifest_changed)
+
+
+def _remember_manifest(
+    memo: ManifestMemo, wanted: str, plan: WritePlan, scope: Scope, specs: dict[str, str]
+) -> None:
+    kept = {p: e for p, e in plan.manifest.items() if not scope.covers(e)}
+    kept_specs = {p: s.sha256 for p, s in plan.specs.items() if p not in specs}
+    memo.remember(wanted, plan.manifest_bytes, kept, kept_specs)

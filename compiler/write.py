@@ -32,6 +32,7 @@ from compiler.manifest import (
     Manifest,
     ManifestEntry,
     path_problem,
+    read_document,
     read_manifest,
     read_manifest_document,
 )
@@ -109,14 +110,18 @@ def plan_writes(
     scope: Scope,
     planned: Mapping[str, SpecState] | None = None,
     disk: DiskHasher | None = None,
+    known: Callable[[bytes | None], Manifest | None] | None = None,
 ) -> WritePlan:
     """Compare wanted files with the disk; raises nothing, conflicts are listed in the plan.
 
     `planned` holds, by spec path, every spec this run planned (whatever targets it renders):
     the manifest records their facts even when a target subset writes none of their files.
-    Files are compared by hash (`disk` hashes each file once)."""
+    Files are compared by hash (`disk` hashes each file once). `known` may recognise the
+    manifest's bytes as one this plan leaves as it is (compiler.manifest_memo)."""
     disk = disk or DiskHasher(out_dir)
-    old = read_manifest_document(out_dir)
+    raw = read_document(out_dir, MANIFEST_PATH) if known is not None else None
+    recalled = known(raw) if known is not None else None
+    old = recalled or read_manifest_document(out_dir)
     owned = old.files
     plan = WritePlan(out_dir, old_manifest_bytes=old.raw)
     plan.manifest = {p: e for p, e in owned.items() if not scope.covers(e)}
@@ -136,7 +141,10 @@ def plan_writes(
         if path not in plan.specs and not scope.covers_spec(path):
             plan.specs[path] = SpecState(digest)
     plan.specs = dict(sorted(plan.specs.items()))
-    plan.manifest_bytes = _manifest_bytes(plan.manifest, plan.specs)
+    if recalled is not None and recalled.raw is not None:
+        plan.manifest_bytes = recalled.raw  # what this plan makes of it, as remembered
+    else:
+        plan.manifest_bytes = _manifest_bytes(plan.manifest, plan.specs)
     _find_leftovers(plan, {*owned, *(f.path for f in files)})
     return plan
 

@@ -23,7 +23,7 @@ from compiler._version import __version__
 from compiler.api import CompileOptions, CompileResult, compile_specs
 from compiler.build_cache import BuildCache
 from compiler.errors import UsageError
-from compiler.manifest import MANIFEST_FORMAT, MANIFEST_PATH, ManifestEntry
+from compiler.manifest import MANIFEST_FORMAT, MANIFEST_PATH, ManifestEntry, ManifestError
 from compiler.targets import builtin_templates
 from compiler.write import SpecState, _manifest_bytes
 from tests.conftest import REPO
@@ -178,7 +178,8 @@ def test_a_changed_blob_is_never_written(checkout: Checkout) -> None:
 
 def test_a_forged_record_naming_a_path_outside_the_folder_is_ignored(checkout: Checkout) -> None:
     checkout.compile()
-    for record in (checkout.cache / "v1").rglob("*.json"):
+    records = [*(checkout.cache / "v1" / "input").rglob("*.json")]
+    for record in [*records, *(checkout.cache / "v1" / "plan").rglob("*.json")]:
         document = json.loads(record.read_text())
         document["files"][1]["path"] = "../escaped.yaml"
         record.write_text(json.dumps(document))
@@ -279,3 +280,29 @@ def test_the_manifest_is_written_as_json_dumps_would(
     }
     written = _manifest_bytes(entries, {p: SpecState(s) for p, s in specs.items()})
     assert written == (json.dumps(document, indent=2) + "\n").encode()
+
+
+def test_an_edited_manifest_is_read_again_whatever_the_cache_remembers(
+    checkout: Checkout,
+) -> None:
+    """The cache remembers what the latest plan made of the manifest, by its hash: any edit of
+    it is a different hash, read as untrusted input."""
+    checkout.compile()
+    assert checkout.compile(mode="check").ok  # the memo now knows this manifest
+    manifest = checkout.root / "out" / MANIFEST_PATH
+    document = json.loads(manifest.read_text())
+    entry = next(iter(document["files"].values()))
+    document["files"]["../escaped.yaml"] = entry
+    manifest.write_text(json.dumps(document, indent=2) + "\n")
+    with pytest.raises(ManifestError, match=r"escaped\.yaml"):
+        checkout.compile(mode="check")
+
+
+def test_a_manifest_edited_back_and_forth_is_stale_then_current(checkout: Checkout) -> None:
+    checkout.compile()
+    manifest = checkout.root / "out" / MANIFEST_PATH
+    written = manifest.read_bytes()
+    manifest.write_bytes(written.replace(b'"format": 4', b'"format": 4 ', 1))
+    assert checkout.compile(mode="check").stale == [f"stale:   {MANIFEST_PATH}"]
+    manifest.write_bytes(written)
+    assert checkout.compile(mode="check").stale == []
