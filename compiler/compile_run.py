@@ -44,7 +44,7 @@ from compiler.platform import LoadedPlatform, load_platform
 from compiler.platform.settings import apply_platform_defaults
 from compiler.sources import display_path
 from compiler.targets import Target, discover_targets, select_targets
-from compiler.validation import ValidatedSpec, clash_of, discover_specs, validate_spec
+from compiler.validation import ValidatedSpec, discover_specs, name_taken, validate_spec
 from compiler.write import (
     DiskHasher,
     Scope,
@@ -67,15 +67,13 @@ class _Checked:
     path: str
     sha256: str | None  # of the bytes validated; None when they did not load
     name: str | None  # metadata.name; None without a model
-    where: Location  # of metadata.name, for CHK016
     diagnostics: list[Diagnostic]
 
     @classmethod
     def of(cls, item: ValidatedSpec) -> _Checked:
         sha = item.loaded.source.sha256 if item.loaded is not None else None
-        where = item.loaded.locate(("metadata", "name")) if item.loaded else Location(item.path)
         name = item.spec.metadata.name if item.spec is not None else None
-        return cls(item.path, sha, name, where, item.diagnostics)
+        return cls(item.path, sha, name, item.diagnostics)
 
 
 @dataclass
@@ -176,10 +174,17 @@ def _validate(run: _Run) -> list[Diagnostic]:
             continue
         item = run.validated[index]
         diagnostics += item.diagnostics
-        chk016 = clash_of(item.name, item.path, item.where, first) if item.name else None
-        if chk016 is not None:
-            diagnostics.append(chk016)
+        if item.name is not None and item.name in first:
+            where = _name_location(run, index)  # positions are found only when needed
+            diagnostics.append(name_taken(item.name, first[item.name], where))
+        elif item.name is not None:
+            first[item.name] = item.path
     return diagnostics
+
+
+def _name_location(run: _Run, index: int) -> Location:
+    loaded = validate_spec(run.lookups[index].path, run.platform).loaded
+    return loaded.locate(("metadata", "name")) if loaded else Location(run.lookups[index].shown)
 
 
 def _validate_one(run: _Run, index: int) -> _Checked:

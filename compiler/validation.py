@@ -154,9 +154,14 @@ def clash_of(name: str, path: str, where: Location, first: dict[str, str]) -> Di
     if name not in first:
         first[name] = path
         return None
+    return name_taken(name, first[name], where)
+
+
+def name_taken(name: str, first_path: str, where: Location) -> Diagnostic:
+    """CHK016: the spec at `where` has the name of the spec at `first_path`."""
     return error(
         "CHK016",
-        f"metadata.name {name!r} is already used by {first[name]}",
+        f"metadata.name {name!r} is already used by {first_path}",
         where,
         "every spec needs its own name",
     )

@@ -306,3 +306,14 @@ def test_a_manifest_edited_back_and_forth_is_stale_then_current(checkout: Checko
     assert checkout.compile(mode="check").stale == [f"stale:   {MANIFEST_PATH}"]
     manifest.write_bytes(written)
     assert checkout.compile(mode="check").stale == []
+
+
+def test_a_name_taken_by_a_reused_spec_is_located_in_the_new_one(checkout: Checkout) -> None:
+    checkout.compile()
+    twin = checkout.root / "specs" / "zz-twin.yaml"
+    twin.write_text((checkout.root / CHURN).read_text())
+    result = checkout.compile(mode="check")
+    (clash,) = [d for d in result.diagnostics if d.code == "CHK016"]
+    assert clash.message == f"metadata.name 'churn-classifier' is already used by {CHURN}"
+    assert (clash.location.file, clash.location.line) == ("specs/zz-twin.yaml", 5)
+    assert result.reuse == {}  # nothing is built or written when a spec is invalid
