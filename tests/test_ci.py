@@ -499,3 +499,20 @@ def test_pre_commit_hooks_run_real_commands() -> None:
     check = hooks[1]
     command = [sys.executable, "-m", "compiler", *check["entry"].split()[1:], "--help"]
     assert subprocess.run(command, cwd=REPO, capture_output=True).returncode == 0
+
+
+def test_a_batch_verifier_sees_at_most_batch_files_files_per_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from compiler import verify
+
+    runs: list[int] = []
+
+    def counting(files: list[RenderedFile], context: VerifyContext) -> list[Diagnostic]:
+        runs.append(len(files))
+        return []
+
+    monkeypatch.setitem(verify.BATCH_VERIFIERS, "counting", counting)
+    files = [_rendered(f"w{i}.yml", "on: push\n", "counting") for i in range(600)]
+    assert verify.verify_batches(files, VerifyContext()) == []
+    assert runs == [verify.BATCH_FILES, verify.BATCH_FILES, 600 - 2 * verify.BATCH_FILES]

@@ -80,8 +80,8 @@ def verify_files(
 
 
 # Files per run of a batch verifier's tool: one process for a repository's worth of specs,
-# but not one for thousands of files, whose memory the tool would hold at once (check-jsonschema
-# over 2,000 workflows peaked near 400 MB).
+# but not one for thousands of files, whose memory the tool would hold at once (a tool run over
+# the 2,000 workflows of 1,000 specs peaked near 400 MB).
 BATCH_FILES = 256
 
 
