@@ -28,11 +28,11 @@ from compiler.build_cache import (
 )
 from compiler.build_worker import BuildJob, BuildSetup, SpecBuild, Validated, prepared, run_builds
 from compiler.diagnostics import Diagnostic
+from compiler.disk_state import DiskHasher
 from compiler.fingerprint import input_key, remotes_by_directory
 from compiler.render import RenderedFile
 from compiler.sources import check_spec_path, display_path
 from compiler.verify import VerifyContext, verify_batches
-from compiler.write import DiskHasher
 
 
 def default_jobs() -> int:

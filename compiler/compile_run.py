@@ -35,6 +35,7 @@ from compiler.compile_options import (
     template_diagnostic,
 )
 from compiler.diagnostics import Diagnostic, Location, has_errors
+from compiler.disk_state import DiskHasher
 from compiler.errors import TemplateError, UsageError
 from compiler.fingerprint import RunInputs
 from compiler.install_source import running_install_source
@@ -46,7 +47,6 @@ from compiler.sources import display_path
 from compiler.targets import Target, discover_targets, select_targets
 from compiler.validation import ValidatedSpec, discover_specs, name_taken, validate_spec
 from compiler.write import (
-    DiskHasher,
     Scope,
     SpecState,
     WritePlan,
