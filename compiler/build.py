@@ -28,7 +28,6 @@ from compiler.build_cache import (
 )
 from compiler.build_worker import BuildJob, BuildSetup, SpecBuild, Validated, prepared, run_builds
 from compiler.diagnostics import Diagnostic
-from compiler.disk_state import DiskHasher
 from compiler.fingerprint import input_key, remotes_by_directory
 from compiler.render import RenderedFile
 from compiler.sources import check_spec_path, display_path
@@ -75,15 +74,6 @@ def look_up(paths: list[Path], run_digest: str, cache: BuildCache | None) -> lis
                 lookup.record = record
         found.append(lookup)
     return found
-
-
-def writable(record: SpecRecord, disk: DiskHasher, store: BlobStore) -> bool:
-    """Whether the files of a reused spec that differ on disk can be written from the store."""
-    for file in record.files:
-        found, _ = disk.state(file.path)
-        if found != file.sha256 and not store.intact(file.sha256):
-            return False
-    return True
 
 
 @dataclass

@@ -24,7 +24,6 @@ from compiler.build import (
     store_records,
     validation_diagnostics,
     verify_batch,
-    writable,
 )
 from compiler.build_cache import BlobStore, BuildCache, BuiltFile, default_cache_dir
 from compiler.build_worker import BuildJob, BuildSetup, SpecBuild
@@ -86,6 +85,7 @@ class _Run:
     store: BlobStore
     lookups: list[SpecLookup]
     validated: dict[int, _Checked] = field(default_factory=dict)
+    built: BuildRun = field(default_factory=BuildRun)  # every spec built so far
     spool: object = None  # the temporary blob store of a run without a cache, kept alive
 
 
@@ -113,12 +113,18 @@ def compile_specs(options: CompileOptions) -> CompileResult:
     except TemplateError as exc:  # a broken layer: reported like a spec problem, located
         return CompileResult([*diagnostics, template_diagnostic(exc)])
     setup = _setup(run, inputs, template_dirs, targets)
-    result = _assemble(run, _build(run, setup), diagnostics)
-    result.spool = run.spool
-    result.notes = _ci_notes(result.files, platform)
-    if not has_errors(result.diagnostics):
+    for retry in (True, False):
+        _build(run, setup)
+        result = _assemble(run, diagnostics)
+        result.spool, result.notes = run.spool, _ci_notes(result.files, platform)
+        if has_errors(result.diagnostics):
+            return result
         _check_unique_paths(result.files)  # a second guard: targets could still collide
-        _write(run, targets, result)
+        if not (unwritable := _write(run, targets, result, retry)):
+            return result
+        for index in unwritable:  # reused, but a file it must write is gone from the cache
+            run.lookups[index].record = None
+            run.validated[index] = _Checked.of(validate_spec(run.lookups[index].path, platform))
     return result
 
 
@@ -131,13 +137,7 @@ def _start(
         spool = tempfile.TemporaryDirectory(prefix="specops-build-")
     store = cache if cache is not None else BlobStore(Path(spool.name))  # type: ignore[union-attr]
     lookups = look_up(paths, inputs.input_digest(), cache)
-    run = _Run(options, platform, cache, store, lookups, spool=spool)
-    if cache is not None and options.mode != "check":  # check compares hashes, writes nothing
-        disk = DiskHasher(options.out_dir, cache.stat_index(options.out_dir))
-        for lookup in lookups:
-            if lookup.record is not None and not writable(lookup.record, disk, cache):
-                lookup.record = None
-    return run
+    return _Run(options, platform, cache, store, lookups, spool=spool)
 
 
 def _cache(options: CompileOptions) -> BuildCache | None:
@@ -225,23 +225,28 @@ def _setup(
     )
 
 
-def _build(run: _Run, setup: BuildSetup) -> BuildRun:
+def _build(run: _Run, setup: BuildSetup) -> None:
+    """Build every validated spec not built yet, into `run.built`."""
     progress = run.options.progress
     jobs = []
     for index, item in sorted(run.validated.items()):
         assert item.sha256 is not None  # valid: the run stopped otherwise
-        jobs.append(BuildJob(index, run.lookups[index].path, item.sha256))
+        if index not in run.built.builds:
+            jobs.append(BuildJob(index, run.lookups[index].path, item.sha256))
     progress.stage("render", len(jobs))
     workers = run.options.jobs or default_jobs()
     built = build_missing(setup, jobs, {}, workers, lambda b: progress.advance(b.spec_path))
     progress.stage("verify", 1)  # one step: batch verifiers see every file built at once
     verify_batch(built, setup)
     progress.advance(f"{sum(len(b.files) for b in built.builds.values())} files")
-    return built
+    run.built.builds.update(built.builds)
+    run.built.run_diagnostics += built.run_diagnostics
+    run.built.unverified |= built.unverified
 
 
-def _assemble(run: _Run, built: BuildRun, diagnostics: list[Diagnostic]) -> CompileResult:
+def _assemble(run: _Run, diagnostics: list[Diagnostic]) -> CompileResult:
     """Every spec's files and facts in discovery order, reused or built; records stored."""
+    built = run.built
     files: list[BuiltFile] = []
     planned: dict[str, SpecState] = {}
     reuse: dict[str, str] = {}
@@ -304,8 +309,11 @@ def _check_unique_paths(files: list[BuiltFile]) -> None:
             )
 
 
-def _write(run: _Run, targets: list[Target], result: CompileResult) -> None:
-    """Plan the writes of the built files into the output folder, and apply, check or diff."""
+def _write(run: _Run, targets: list[Target], result: CompileResult, retry: bool) -> set[int]:
+    """Plan the writes of the built files into the output folder, and apply, check or diff.
+
+    With `retry`, returns (applying nothing) the reused specs whose files to write the cache
+    no longer holds intact; they must be built."""
     options = run.options
     scope = Scope(
         frozenset(t.name for t in targets),
@@ -324,6 +332,8 @@ def _write(run: _Run, targets: list[Target], result: CompileResult) -> None:
         disk = DiskHasher(options.out_dir, index)
         plan = plan_writes(options.out_dir, result.files, scope, result.planned, disk, known)
         result.write_plan = plan
+        if retry and options.mode != "check" and (unwritable := _unwritable(run, result, plan)):
+            return unwritable
         if options.mode == "write":
             apply_to_disk(plan)
             disk.forget([*plan.new, *plan.changed, *plan.prune])
@@ -335,6 +345,17 @@ def _write(run: _Run, targets: list[Target], result: CompileResult) -> None:
         index.save()
     if memo is not None and _settled(plan, options.mode):
         _remember_manifest(memo, wanted, plan, scope, specs)
+    return set()
+
+
+def _unwritable(run: _Run, result: CompileResult, plan: WritePlan) -> set[int]:
+    """The reused specs with a file to write whose blob is missing or changed."""
+    index = {lookup.shown: i for i, lookup in enumerate(run.lookups)}
+    return {
+        index[file.spec_path]
+        for file in [*plan.new.values(), *plan.changed.values()]
+        if result.reuse.get(file.spec_path) != "built" and not file.store.intact(file.sha256)
+    }
 
 
 def _settled(plan: WritePlan, mode: str) -> bool:
