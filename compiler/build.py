@@ -103,7 +103,7 @@ def build_missing(
     return BuildRun({b.index: b for b in builds})
 
 
-def verify_batch(run: BuildRun, setup: BuildSetup) -> None:
+def verify_batch(run: BuildRun, setup: BuildSetup, workers: int = 1) -> None:
     """Run each batch verifier once over the files of every spec built; a finding goes to the
     spec whose file it names."""
     store = BlobStore(setup.blobs)
@@ -128,7 +128,7 @@ def verify_batch(run: BuildRun, setup: BuildSetup) -> None:
     if not rendered:
         return
     context = VerifyContext(crd_dirs=setup.crd_dirs)
-    for diagnostic in verify_batches(rendered, context):
+    for diagnostic in verify_batches(rendered, context, workers):
         target = owner.get(diagnostic.location.file)
         (target.diagnostics if target else run.run_diagnostics).append(diagnostic)
     run.unverified = set(context.unverified)

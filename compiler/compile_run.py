@@ -237,7 +237,7 @@ def _build(run: _Run, setup: BuildSetup) -> None:
     workers = run.options.jobs or default_jobs()
     built = build_missing(setup, jobs, {}, workers, lambda b: progress.advance(b.spec_path))
     progress.stage("verify", 1)  # one step: batch verifiers see every file built at once
-    verify_batch(built, setup)
+    verify_batch(built, setup, workers)
     progress.advance(f"{sum(len(b.files) for b in built.builds.values())} files")
     run.built.builds.update(built.builds)
     run.built.run_diagnostics += built.run_diagnostics

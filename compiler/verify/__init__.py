@@ -7,6 +7,7 @@ verifier module registers itself on import and imports its heavy dependencies la
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -85,15 +86,21 @@ def verify_files(
 BATCH_FILES = 256
 
 
-def verify_batches(files: list[RenderedFile], context: VerifyContext) -> list[Diagnostic]:
-    """Run each batch verifier over every file that names it, `BATCH_FILES` at a time."""
+def verify_batches(
+    files: list[RenderedFile], context: VerifyContext, workers: int = 1
+) -> list[Diagnostic]:
+    """Run each batch verifier over every file that names it, `BATCH_FILES` at a time, up to
+    `workers` tool processes at once (each a subprocess: threads only wait for them)."""
     _load_verifiers()
-    diagnostics: list[Diagnostic] = []
-    for name in BATCH_VERIFIERS:
+    runs: list[tuple[BatchVerifier, list[RenderedFile]]] = []
+    for name, check in BATCH_VERIFIERS.items():
         batch = [file for file in files if name in file.verify]
-        for start in range(0, len(batch), BATCH_FILES):
-            diagnostics.extend(BATCH_VERIFIERS[name](batch[start : start + BATCH_FILES], context))
-    return diagnostics
+        runs += [(check, batch[i : i + BATCH_FILES]) for i in range(0, len(batch), BATCH_FILES)]
+    if workers <= 1 or len(runs) <= 1:
+        return [d for check, chunk in runs for d in check(chunk, context)]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        found = list(pool.map(lambda run: run[0](run[1], context), runs))
+    return [d for diagnostics in found for d in diagnostics]
 
 
 def uses_batch_verifier(file: RenderedFile) -> bool:
