@@ -95,7 +95,6 @@ def compile_specs(options: CompileOptions) -> CompileResult:
     if has_errors(problems):
         return CompileResult(problems)
     found = discover_specs(options.paths, refuse_platform_files=True)
-    refuse_unsafe_out(options.out_dir, [display_path(p) for p in found.specs])  # before a cache
     template_dirs = layered_template_dirs(options.template_dirs, platform)
     inputs = RunInputs(
         options.platform,
@@ -131,7 +130,7 @@ def compile_specs(options: CompileOptions) -> CompileResult:
 def _start(
     options: CompileOptions, platform: LoadedPlatform | None, paths: list[Path], inputs: RunInputs
 ) -> _Run:
-    cache = _cache(options)
+    cache = _cache(options, paths)
     spool = None
     if cache is None:
         spool = tempfile.TemporaryDirectory(prefix="specops-build-")
@@ -140,7 +139,7 @@ def _start(
     return _Run(options, platform, cache, store, lookups, spool=spool)
 
 
-def _cache(options: CompileOptions) -> BuildCache | None:
+def _cache(options: CompileOptions, paths: list[Path]) -> BuildCache | None:
     """The build cache, which may not be inside the output folder: a pull request can edit
     that folder, and so could forge what the cache says was built."""
     if not options.cache:
@@ -148,6 +147,7 @@ def _cache(options: CompileOptions) -> BuildCache | None:
     root = options.cache_dir or default_cache_dir()
     out = options.out_dir.resolve()
     if root.resolve() == out or out in root.resolve().parents:
+        refuse_unsafe_out(options.out_dir, [display_path(p) for p in paths])  # the first reason
         raise UsageError(
             problem=f"the build cache {root} is inside the output folder {options.out_dir}",
             hint="pass --cache-dir outside it, or --no-cache",
@@ -326,7 +326,7 @@ def _write(run: _Run, targets: list[Target], result: CompileResult, retry: bool)
         memo = ManifestMemo(run.cache.folder_file("manifests", options.out_dir))
     specs = {path: state.sha256 for path, state in result.planned.items()}
     wanted = wanted_digest(result.files, specs, (sorted(scope.targets), sorted(scope.specs)))
-    known = (lambda raw: memo.recall(wanted, raw, result.files, specs)) if memo else None
+    known = (lambda raw, owned: memo.recall(wanted, raw, owned, specs)) if memo else None
     spec_paths = [lookup.shown for lookup in run.lookups]
     with output_session(options.out_dir, options.mode == "write", spec_paths):
         disk = DiskHasher(options.out_dir, index)

@@ -41,9 +41,14 @@ class ManifestMemo:
         self.path = path
 
     def recall(
-        self, wanted: str, raw: bytes | None, files: Iterable[BuiltFile], specs: Mapping[str, str]
+        self,
+        wanted: str,
+        raw: bytes | None,
+        owned: Mapping[str, ManifestEntry],
+        specs: Mapping[str, str],
     ) -> Manifest | None:
-        """The manifest `raw` is, when the memo knows it for these wanted files."""
+        """The manifest `raw` is, when the memo knows it for these wanted files (`owned`, the
+        entries the plan makes of them)."""
         if raw is None:
             return None
         try:
@@ -56,7 +61,6 @@ class ManifestMemo:
             return None
         if any(path_problem(p) is not None for p in kept):
             return None
-        owned = {f.path: _entry(f) for f in files}
         return Manifest({**kept, **owned}, {**kept_specs, **specs}, raw, MANIFEST_FORMAT)
 
     def remember(
@@ -74,14 +78,3 @@ class ManifestMemo:
         }
         with contextlib.suppress(OSError):
             atomic_write(self.path, json.dumps(document).encode())
-
-
-def _entry(file: BuiltFile) -> ManifestEntry:
-    return ManifestEntry.model_construct(
-        sha256=file.sha256,
-        spec=file.spec_path,
-        spec_sha256=file.spec_sha256,
-        target=file.target,
-        template=file.template,
-        template_sha256=file.template_sha256,
-    )

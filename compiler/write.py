@@ -109,7 +109,7 @@ def plan_writes(
     scope: Scope,
     planned: Mapping[str, SpecState] | None = None,
     disk: DiskHasher | None = None,
-    known: Callable[[bytes | None], Manifest | None] | None = None,
+    known: Callable[[bytes | None, dict[str, ManifestEntry]], Manifest | None] | None = None,
 ) -> WritePlan:
     """Compare wanted files with the disk; raises nothing, conflicts are listed in the plan.
 
@@ -118,14 +118,15 @@ def plan_writes(
     Files are compared by hash (`disk` hashes each file once). `known` may recognise the
     manifest's bytes as one this plan leaves as it is (compiler.manifest_memo)."""
     disk = disk or DiskHasher(out_dir)
+    entries = {file.path: _entry(file) for file in files}
     raw = read_document(out_dir, MANIFEST_PATH) if known is not None else None
-    recalled = known(raw) if known is not None else None
+    recalled = known(raw, entries) if known is not None else None
     old = recalled or read_manifest_document(out_dir)
     owned = old.files
     plan = WritePlan(out_dir, old_manifest_bytes=old.raw)
     plan.manifest = {p: e for p, e in owned.items() if not scope.covers(e)}
     for file in files:
-        plan.manifest[file.path] = _entry(file)
+        plan.manifest[file.path] = entries[file.path]
         if (problem := path_problem(file.path)) is not None:
             plan.conflicts.append(f"{file.path}: the output path {problem}")
             continue
@@ -166,7 +167,9 @@ def _find_leftovers(plan: WritePlan, paths: set[str]) -> None:
 
 
 def _entry(file: BuiltFile) -> ManifestEntry:
-    return ManifestEntry(
+    """The manifest entry of a built file (its fields come from this compile: not validated
+    again, which at thousands of files is a visible part of a no-op)."""
+    return ManifestEntry.model_construct(
         sha256=file.sha256,
         spec=file.spec_path,
         spec_sha256=file.spec_sha256,
