@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,7 +93,7 @@ class BuildRun:
 def build_missing(
     setup: BuildSetup,
     jobs: list[BuildJob],
-    validated: dict[int, Validated],
+    validated: Mapping[int, Validated],
     workers: int,
     done: Callable[[SpecBuild], None],
 ) -> BuildRun:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -246,7 +246,7 @@ def _spawn_init(setup: BuildSetup, parent: int) -> None:
 
 
 @contextmanager
-def prepared(setup: BuildSetup, validated: dict[int, Validated]) -> Iterator[None]:
+def prepared(setup: BuildSetup, validated: Mapping[int, Validated]) -> Iterator[None]:
     """Make `setup` and the parent's validated specs what `build_one` reads, for the run."""
     _SETUP[:] = [setup]
     _STATE.clear()

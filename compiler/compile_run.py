@@ -38,11 +38,12 @@ from compiler.disk_state import DiskHasher
 from compiler.errors import TemplateError, UsageError
 from compiler.fingerprint import RunInputs
 from compiler.install_source import running_install_source
+from compiler.loader import load
 from compiler.manifest_memo import ManifestMemo, wanted_digest
 from compiler.plan import Defaults
 from compiler.platform import LoadedPlatform, load_platform
 from compiler.platform.settings import apply_platform_defaults
-from compiler.sources import display_path
+from compiler.sources import display_path, read_source
 from compiler.targets import Target, discover_targets, select_targets
 from compiler.validation import ValidatedSpec, discover_specs, name_taken, validate_spec
 from compiler.write import (
@@ -86,6 +87,7 @@ class _Run:
     lookups: list[SpecLookup]
     validated: dict[int, _Checked] = field(default_factory=dict)
     built: BuildRun = field(default_factory=BuildRun)  # every spec built so far
+    kept: dict[int, ValidatedSpec] = field(default_factory=dict)  # for an in-process build
     spool: object = None  # the temporary blob store of a run without a cache, kept alive
 
 
@@ -160,8 +162,9 @@ def _validate(run: _Run) -> list[Diagnostic]:
     the validation warnings of reused specs come from their records."""
     misses = [i for i, lookup in enumerate(run.lookups) if lookup.record is None]
     run.options.progress.stage("validate", len(misses))
+    keep = len(misses) < 2 or (run.options.jobs or default_jobs()) <= 1  # built in-process
     for index in misses:
-        run.validated[index] = _validate_one(run, index)
+        run.validated[index] = _validate_one(run, index, keep)
     while (clash := _clash(run)) is not None:  # a reused spec named like an earlier one
         run.lookups[clash].record = None
         run.validated[clash] = _Checked.of(validate_spec(run.lookups[clash].path, run.platform))
@@ -183,13 +186,20 @@ def _validate(run: _Run) -> list[Diagnostic]:
 
 
 def _name_location(run: _Run, index: int) -> Location:
-    loaded = validate_spec(run.lookups[index].path, run.platform).loaded
+    """Where a spec's metadata.name is: its file loaded again (nothing resolved)."""
+    source, _ = read_source(run.lookups[index].path)
+    loaded = load(source)[0] if source is not None else None
     return loaded.locate(("metadata", "name")) if loaded else Location(run.lookups[index].shown)
 
 
-def _validate_one(run: _Run, index: int) -> _Checked:
+def _validate_one(run: _Run, index: int, keep: bool) -> _Checked:
+    """Validate a spec; with `keep` its resolved spec stays for an in-process build to plan
+    from (resolved once). A pool's workers validate their spec again instead: holding every
+    resolved spec until the fork would make memory grow with the number of specs."""
     validated = validate_spec(run.lookups[index].path, run.platform)
     run.options.progress.advance(validated.path)
+    if keep:
+        run.kept[index] = validated
     return _Checked.of(validated)
 
 
@@ -235,7 +245,8 @@ def _build(run: _Run, setup: BuildSetup) -> None:
             jobs.append(BuildJob(index, run.lookups[index].path, item.sha256))
     progress.stage("render", len(jobs))
     workers = run.options.jobs or default_jobs()
-    built = build_missing(setup, jobs, {}, workers, lambda b: progress.advance(b.spec_path))
+    kept = {job.index: run.kept[job.index] for job in jobs if job.index in run.kept}
+    built = build_missing(setup, jobs, kept, workers, lambda b: progress.advance(b.spec_path))
     progress.stage("verify", 1)  # one step: batch verifiers see every file built at once
     verify_batch(built, setup, workers)
     progress.advance(f"{sum(len(b.files) for b in built.builds.values())} files")
