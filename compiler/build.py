@@ -26,11 +26,12 @@ from compiler.build_cache import (
     diagnostic_record,
     record_is_safe,
 )
-from compiler.build_worker import BuildJob, BuildSetup, SpecBuild, Validated, prepared, run_builds
+from compiler.build_worker import BuildJob, BuildSetup, SpecBuild, prepared, run_builds
 from compiler.diagnostics import Diagnostic
 from compiler.fingerprint import input_key, remotes_by_directory
 from compiler.render import RenderedFile
 from compiler.sources import check_spec_path, display_path
+from compiler.validation import ValidatedSpec
 from compiler.verify import VerifyContext, verify_batches
 
 
@@ -93,7 +94,7 @@ class BuildRun:
 def build_missing(
     setup: BuildSetup,
     jobs: list[BuildJob],
-    validated: Mapping[int, Validated],
+    validated: Mapping[int, ValidatedSpec],
     workers: int,
     done: Callable[[SpecBuild], None],
 ) -> BuildRun:

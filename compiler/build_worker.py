@@ -17,37 +17,19 @@ from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 from compiler.build_cache import BlobStore, FileRecord, SpecRecord, paths_are_safe
 from compiler.diagnostics import Diagnostic, has_errors
 from compiler.facts_file import FACTS_TEMPLATE, FACTS_TEMPLATE_SHA256, facts_bytes, facts_path
 from compiler.facts_record import FactsRecord, record_facts
 from compiler.fingerprint import plan_key
-from compiler.loader import LoadedSpec
 from compiler.manifest import FACTS_TARGET
-from compiler.model import MLPipeline
 from compiler.planner import build_plan
 from compiler.platform import LoadedPlatform, load_platform
-from compiler.platform.resolve import ResolvedSpec
 from compiler.render import RenderedFile, Renderer
 from compiler.targets import Target
+from compiler.validation import ValidatedSpec, validate_spec
 from compiler.verify import VerifyContext, uses_batch_verifier, verify_files
-
-
-class Validated(Protocol):
-    """A validated spec (compiler.api.ValidatedSpec)."""
-
-    @property
-    def path(self) -> str: ...
-    @property
-    def loaded(self) -> LoadedSpec | None: ...
-    @property
-    def spec(self) -> MLPipeline | None: ...
-    @property
-    def diagnostics(self) -> list[Diagnostic]: ...
-    @property
-    def resolved(self) -> ResolvedSpec | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +43,6 @@ class BuildSetup:
     blobs: Path  # the blob store's root
     core_digest: str
     cache: Path | None  # the build cache's root, None with --no-cache
-    # How a spawned worker validates its spec again (compiler.api.validate_spec; passed in so
-    # that this module does not import the API that drives it).
-    revalidate: Callable[[Path, LoadedPlatform | None], Validated]
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +93,7 @@ class _Worker:
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 # Set by the parent before it forks a pool (or builds in-process): the specs it validated.
-_VALIDATED: dict[int, Validated] = {}
+_VALIDATED: dict[int, ValidatedSpec] = {}
 _SETUP: list[BuildSetup] = []
 _STATE: list[_Worker] = []
 
@@ -130,7 +109,7 @@ def build_one(job: BuildJob) -> SpecBuild:
     worker = _worker()
     item = _VALIDATED.get(job.index)
     if item is None:  # a spawned worker: validate it again
-        item = worker.setup.revalidate(job.path, worker.platform)
+        item = validate_spec(job.path, worker.platform)
     result = SpecBuild(job.index, item.path, job.spec_sha256)
     resolved, loaded = item.resolved, item.loaded
     if resolved is None or loaded is None or loaded.source.sha256 != job.spec_sha256:
@@ -246,7 +225,7 @@ def _spawn_init(setup: BuildSetup, parent: int) -> None:
 
 
 @contextmanager
-def prepared(setup: BuildSetup, validated: Mapping[int, Validated]) -> Iterator[None]:
+def prepared(setup: BuildSetup, validated: Mapping[int, ValidatedSpec]) -> Iterator[None]:
     """Make `setup` and the parent's validated specs what `build_one` reads, for the run."""
     _SETUP[:] = [setup]
     _STATE.clear()

@@ -231,7 +231,6 @@ def _setup(
         blobs=run.store.root,
         core_digest=inputs.core_digest(),
         cache=run.cache.base if run.cache is not None else None,
-        revalidate=validate_spec,
     )
 
 

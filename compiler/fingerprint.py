@@ -185,7 +185,3 @@ def remotes_by_directory(directories: Iterable[Path]) -> dict[Path, str | None]:
             by_group[group] = git_remote_url(directory.resolve())
         found[directory] = by_group[group]
     return found
-
-
-def content_digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()

@@ -70,6 +70,7 @@ class Renderer:
         self.env.filters.update(FILTERS)
         self._digests: dict[str, str] = {}
         self._conditions: dict[str, Callable[..., Any]] = {}
+        self._sources_read: dict[str, str] = {}  # template name -> sha256 of its source
 
     def render(
         self, plan: Plan, targets: list[Target]
@@ -192,9 +193,12 @@ class Renderer:
     def source_digest(self, name: str) -> str:
         """The sha256 of the source the template `name` resolves to now, in whichever layer.
 
+        Read once per run (templates do not change under a compile), not once per spec.
         Raises what the loader raises for a template that is gone or refused."""
-        source, _, _ = self.env.loader.get_source(self.env, name)  # type: ignore[union-attr]
-        return hashlib.sha256(source.encode()).hexdigest()
+        if name not in self._sources_read:
+            source, _, _ = self.env.loader.get_source(self.env, name)  # type: ignore[union-attr]
+            self._sources_read[name] = hashlib.sha256(source.encode()).hexdigest()
+        return self._sources_read[name]
 
     def _template_problem(self, plan: Plan, name: str, exc: Exception) -> Diagnostic:
         line = _template_line(exc, name)
