@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from compiler.compile_options import (
     CompileOptions,
     CompileResult,
@@ -9,14 +12,20 @@ from compiler.compile_options import (
     layered_template_dirs,
     template_diagnostic,
 )
-from compiler.validation import (
-    ValidatedSpec,
-    ValidateResult,
-    discover_specs,
-    name_clash,
-    validate,
-    validate_spec,
-)
+from compiler.sources import discover_specs
+
+if TYPE_CHECKING:
+    from compiler.validation import (
+        ValidatedSpec,
+        ValidateResult,
+        name_clash,
+        validate,
+        validate_spec,
+    )
+
+# Validation's names load it on first use (PEP 562): a compile answered by compiler.settled
+# never builds a spec model, so it does not pay for importing one.
+_VALIDATION = {"ValidatedSpec", "ValidateResult", "name_clash", "validate", "validate_spec"}
 
 __all__ = [
     "CompileOptions",
@@ -41,6 +50,18 @@ def compile_specs(options: CompileOptions) -> CompileResult:
     Raises UsageError for bad options and OutputConflictError when writing would touch files
     specops does not own; a spec or verification problem is returned as diagnostics.
     """
+    from compiler.settled import answer
+
+    if (settled := answer(options)) is not None:  # nothing changed: nothing else is imported
+        return settled
     from compiler.compile_run import compile_specs as run_compile  # kfp, Jinja: compile only
 
     return run_compile(options)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _VALIDATION:
+        raise AttributeError(f"module 'compiler.api' has no attribute {name!r}")
+    value = getattr(importlib.import_module("compiler.validation"), name)
+    globals()[name] = value
+    return value

@@ -11,7 +11,6 @@ spec's record is stored only when its build is complete and clean of errors.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -28,9 +27,8 @@ from compiler.build_cache import (
 )
 from compiler.build_worker import BuildJob, BuildSetup, SpecBuild, prepared, run_builds
 from compiler.diagnostics import Diagnostic
-from compiler.fingerprint import input_key, remotes_by_directory
+from compiler.fingerprint import spec_keys
 from compiler.render import RenderedFile
-from compiler.sources import check_spec_path, display_path
 from compiler.validation import ValidatedSpec
 from compiler.verify import VerifyContext, verify_batches
 
@@ -56,22 +54,12 @@ class SpecLookup:
 
 def look_up(paths: list[Path], run_digest: str, cache: BuildCache | None) -> list[SpecLookup]:
     """Every spec's input key and, with a cache, its record (checked to be this spec's)."""
-    remotes = remotes_by_directory({p.parent for p in paths})
     found = []
-    for path in paths:
-        shown = display_path(path)
-        lookup = SpecLookup(path, shown, None, None)
-        if check_spec_path(shown) is None:
-            try:
-                data = path.read_bytes()
-            except OSError:
-                data = None
-            if data is not None:
-                lookup.sha256 = hashlib.sha256(data).hexdigest()
-                lookup.key = input_key(run_digest, shown, data, remotes[path.parent])
+    for spec in spec_keys(paths, run_digest):
+        lookup = SpecLookup(spec.path, spec.shown, spec.sha256, spec.key)
         if cache is not None and lookup.key is not None and lookup.sha256 is not None:
             record = cache.record("input", lookup.key)
-            if record is not None and record_is_safe(record, shown, lookup.sha256):
+            if record is not None and record_is_safe(record, lookup.shown, lookup.sha256):
                 lookup.record = record
         found.append(lookup)
     return found

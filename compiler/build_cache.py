@@ -20,7 +20,6 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,19 +27,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from compiler.cache_files import RACY_NS, atomic_write, folder_file, versioned_root
 from compiler.diagnostics import Diagnostic, Location, Severity
 from compiler.manifest import path_problem
 
-CACHE_FORMAT = 1
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
-_RACY_NS = 2_000_000_000  # a file changed this close to its hashing may change unseen again
-
-
-def default_cache_dir() -> Path:
-    if found := os.environ.get("SPECOPS_CACHE_DIR"):
-        return Path(found)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "specops"
 
 
 class _Strict(BaseModel):
@@ -154,24 +145,11 @@ class BlobStore:
         return True
 
 
-def atomic_write(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-
-
 class BuildCache(BlobStore):
     """Records by key and blobs by content under one versioned directory."""
 
     def __init__(self, base: Path) -> None:
-        super().__init__(base / f"v{CACHE_FORMAT}")
+        super().__init__(versioned_root(base))
         self.base = base
 
     def _record_path(self, kind: str, key: str) -> Path:
@@ -190,15 +168,11 @@ class BuildCache(BlobStore):
             atomic_write(self._record_path(kind, key), record.model_dump_json().encode())
 
     def stat_index(self, out_dir: Path) -> StatIndex:
-        return StatIndex(self.root / "outputs" / f"{_folder_key(out_dir)}.json")
+        return StatIndex(folder_file(self.base, "outputs", out_dir))
 
     def folder_file(self, kind: str, out_dir: Path) -> Path:
         """Where the cache keeps `kind` (e.g. "manifests") of the output folder `out_dir`."""
-        return self.root / kind / f"{_folder_key(out_dir)}.json"
-
-
-def _folder_key(out_dir: Path) -> str:
-    return hashlib.sha256(str(out_dir.resolve()).encode()).hexdigest()
+        return folder_file(self.base, kind, out_dir)
 
 
 def record_is_safe(record: SpecRecord, spec_path: str, spec_sha256: str) -> bool:
@@ -241,7 +215,7 @@ class StatIndex:
         return found[1] if found is not None and found[0] == _stat_of(result) else None
 
     def remember(self, relative: str, result: os.stat_result, digest: str) -> None:
-        if time.time_ns() - max(result.st_mtime_ns, result.st_ctime_ns) < _RACY_NS:
+        if time.time_ns() - max(result.st_mtime_ns, result.st_ctime_ns) < RACY_NS:
             return  # racily clean: a change in the same tick would keep this stat
         self.entries[relative] = (_stat_of(result), digest)
         self.changed = True

@@ -32,6 +32,10 @@ class CompileOptions:
     jobs: int | None = None  # processes that build specs; None: one per CPU
     cache: bool = True  # reuse what earlier compiles built (compiler.build_cache)
     cache_dir: Path | None = None  # None: $SPECOPS_CACHE_DIR, else the user's cache folder
+    # A folder settled since a compile on this machine with the same inputs may be answered
+    # from the cache's record of it (compiler.settled): the result then has a `file_count`
+    # but no `files`. The CLI, which only counts them, asks for it.
+    settled_shortcut: bool = False
 
 
 @dataclass
@@ -49,6 +53,13 @@ class CompileResult:
     # How each spec's files were had, by spec path: "input" (its inputs are unchanged since a
     # compile on this machine), "plan" (its plan and templates are) or "built".
     reuse: dict[str, str] = field(default_factory=dict)
+    settled: bool = False  # answered from the record of a settled folder: nothing was built
+    settled_count: int = 0  # the files a settled answer found up to date
+
+    @property
+    def file_count(self) -> int:
+        """The generated files this compile is about (what `files` holds, or would)."""
+        return self.settled_count if self.settled else len(self.files)
 
     @property
     def ok(self) -> bool:

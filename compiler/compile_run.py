@@ -12,6 +12,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from compiler import settled
 from compiler.build import (
     BuildRun,
     SpecLookup,
@@ -25,8 +26,9 @@ from compiler.build import (
     validation_diagnostics,
     verify_batch,
 )
-from compiler.build_cache import BlobStore, BuildCache, BuiltFile, default_cache_dir
+from compiler.build_cache import BlobStore, BuildCache, BuiltFile
 from compiler.build_worker import BuildJob, BuildSetup, SpecBuild
+from compiler.cache_files import cache_inside, default_cache_dir
 from compiler.compile_options import (
     CompileOptions,
     CompileResult,
@@ -36,16 +38,16 @@ from compiler.compile_options import (
 from compiler.diagnostics import Diagnostic, Location, has_errors
 from compiler.disk_state import DiskHasher
 from compiler.errors import TemplateError, UsageError
-from compiler.fingerprint import RunInputs
+from compiler.fingerprint import RunInputs, SpecKey
 from compiler.install_source import running_install_source
 from compiler.loader import load
 from compiler.manifest_memo import ManifestMemo, wanted_digest
 from compiler.plan import Defaults
 from compiler.platform import LoadedPlatform, load_platform
 from compiler.platform.settings import apply_platform_defaults
-from compiler.sources import display_path, read_source
+from compiler.sources import Discovery, discover_specs, display_path, read_source
 from compiler.targets import Target, discover_targets, select_targets
-from compiler.validation import ValidatedSpec, discover_specs, name_taken, validate_spec
+from compiler.validation import ValidatedSpec, name_taken, validate_spec
 from compiler.write import (
     Scope,
     SpecState,
@@ -89,6 +91,7 @@ class _Run:
     built: BuildRun = field(default_factory=BuildRun)  # every spec built so far
     kept: dict[int, ValidatedSpec] = field(default_factory=dict)  # for an in-process build
     spool: object = None  # the temporary blob store of a run without a cache, kept alive
+    recorded: set[int] = field(default_factory=set)  # built specs whose records were stored
 
 
 def compile_specs(options: CompileOptions) -> CompileResult:
@@ -98,13 +101,7 @@ def compile_specs(options: CompileOptions) -> CompileResult:
         return CompileResult(problems)
     found = discover_specs(options.paths, refuse_platform_files=True)
     template_dirs = layered_template_dirs(options.template_dirs, platform)
-    inputs = RunInputs(
-        options.platform,
-        tuple(template_dirs),
-        tuple(options.crd_dirs),
-        tuple(options.targets) if options.targets else None,
-        running_install_source().requirement,
-    )
+    inputs = settled.run_inputs(options, template_dirs)
     run = _start(options, platform, found.specs, inputs)
     diagnostics = sorted([*problems, *found.skipped, *_validate(run)], key=lambda d: d.sort_key())
     if has_errors(diagnostics):
@@ -122,6 +119,7 @@ def compile_specs(options: CompileOptions) -> CompileResult:
             return result
         _check_unique_paths(result.files)  # a second guard: targets could still collide
         if not (unwritable := _write(run, targets, result, retry)):
+            _settle(run, found, template_dirs, result)
             return result
         for index in unwritable:  # reused, but a file it must write is gone from the cache
             run.lookups[index].record = None
@@ -147,8 +145,7 @@ def _cache(options: CompileOptions, paths: list[Path]) -> BuildCache | None:
     if not options.cache:
         return None
     root = options.cache_dir or default_cache_dir()
-    out = options.out_dir.resolve()
-    if root.resolve() == out or out in root.resolve().parents:
+    if cache_inside(root, options.out_dir):
         refuse_unsafe_out(options.out_dir, [display_path(p) for p in paths])  # the first reason
         raise UsageError(
             problem=f"the build cache {root} is inside the output folder {options.out_dir}",
@@ -294,6 +291,21 @@ def _remember(run: _Run, built: BuildRun, index: int, spec: SpecBuild) -> None:
         return
     record = record_of(spec, item.name, item.diagnostics)
     store_records(run.cache, run.lookups[index], spec, record)
+    run.recorded.add(index)
+
+
+def _settle(run: _Run, found: Discovery, template_dirs: list[Path], result: CompileResult) -> None:
+    """Record the folder as settled (compiler.settled) when nothing is left to write and every
+    spec's build is in the cache, so that the next compile with nothing changed is a lookup."""
+    plan = result.write_plan
+    if run.cache is None or plan is None or plan.conflicts or plan.inconsistent:
+        return
+    if run.options.mode != "write" and not plan.is_current:
+        return
+    if any(look.record is None and i not in run.recorded for i, look in enumerate(run.lookups)):
+        return  # a spec built but not recorded (e.g. unverified) is built again next time
+    specs = [SpecKey(look.path, look.shown, look.sha256, look.key) for look in run.lookups]
+    settled.remember(run.options, template_dirs, found, specs, result)
 
 
 def _ci_notes(files: list[BuiltFile], platform: LoadedPlatform | None) -> list[str]:

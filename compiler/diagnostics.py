@@ -75,3 +75,63 @@ def warning(code: str, message: str, location: Location, hint: str | None = None
 
 def has_errors(diagnostics: list[Diagnostic]) -> bool:
     return any(d.is_error for d in diagnostics)
+
+
+def diagnostic_data(diagnostic: Diagnostic) -> dict[str, object]:
+    """A diagnostic as JSON-able data (`diagnostic_of_data` reads it back)."""
+    return {
+        "code": diagnostic.code,
+        "severity": diagnostic.severity.value,
+        "message": diagnostic.message,
+        "location": _location_data(diagnostic.location),
+        "hint": diagnostic.hint,
+        "related": [_location_data(r) for r in diagnostic.related],
+    }
+
+
+def diagnostic_of_data(data: object) -> Diagnostic:
+    """Raises ValueError when `data` is not what `diagnostic_data` writes."""
+    if not isinstance(data, dict) or set(data) != _DIAGNOSTIC_KEYS:
+        raise ValueError("not a diagnostic")
+    hint, related = data["hint"], data["related"]
+    if not (hint is None or isinstance(hint, str)) or not isinstance(related, list):
+        raise ValueError("not a diagnostic")
+    return Diagnostic(
+        _text(data["code"]),
+        Severity(data["severity"]),
+        _text(data["message"]),
+        _location_of_data(data["location"]),
+        hint,
+        tuple(_location_of_data(r) for r in related),
+    )
+
+
+_DIAGNOSTIC_KEYS = {"code", "severity", "message", "location", "hint", "related"}
+_LOCATION_KEYS = {"file", "line", "column", "json_path"}
+
+
+def _location_data(location: Location) -> dict[str, object]:
+    return {
+        "file": location.file,
+        "line": location.line,
+        "column": location.column,
+        "json_path": list(location.json_path),
+    }
+
+
+def _location_of_data(data: object) -> Location:
+    if not isinstance(data, dict) or set(data) != _LOCATION_KEYS:
+        raise ValueError("not a location")
+    line, column, path = data["line"], data["column"], data["json_path"]
+    numbers = (line, column)
+    if not all(type(n) is int for n in numbers) or not isinstance(path, list):
+        raise ValueError("not a location")
+    if not all(type(p) is int or isinstance(p, str) for p in path):
+        raise ValueError("not a JSON path")
+    return Location(_text(data["file"]), line, column, tuple(path))
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError("not text")
+    return value

@@ -20,7 +20,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from compiler._version import __version__
-from compiler.build_cache import BuiltFile, atomic_write
+from compiler.build_cache import BuiltFile
+from compiler.cache_files import atomic_write
 from compiler.manifest import MANIFEST_FORMAT, Manifest, ManifestEntry, path_problem
 
 

@@ -71,20 +71,50 @@ def discover_all(paths: list[Path]) -> Discovery:
 
     Raises UsageError when a path does not exist.
     """
-    found: dict[str, Path] = {}
+    found: dict[str, tuple[Path, bool]] = {}  # by shown path: the file, and if it was named
     result = Discovery()
     for path in paths:
         if path.is_dir():
-            for candidate in _walk(path, result.skipped):
-                found.setdefault(display_path(candidate), candidate)
+            for candidate in _walk(path, result.skipped):  # never platform files
+                found.setdefault(display_path(candidate), (candidate, False))
         elif path.is_file():
-            found.setdefault(display_path(path), path)
+            found.setdefault(display_path(path), (path, True))
         else:
             raise UsageError(problem=f"no such file or directory: {path}")
     for key in sorted(found):
-        is_platform = _declares_platform(found[key])
-        (result.platforms if is_platform else result.specs).append(found[key])
+        path, named = found[key]
+        is_platform = named and _declares_platform(path)
+        (result.platforms if is_platform else result.specs).append(path)
     return result
+
+
+def discover_specs(paths: list[Path], refuse_platform_files: bool = False) -> Discovery:
+    """The spec files named or found below `paths`.
+
+    Raises UsageError when a path does not exist, when no spec is found, or (for compile,
+    `refuse_platform_files`) when a kind: Platform file is named: it is meant for --platform.
+    """
+    found = discover_all(paths)
+    if not found.specs and not found.platforms:
+        raise UsageError(
+            problem=f"no spec files found in {', '.join(map(str, paths))}",
+            hint=_no_spec_hint(found),
+        )
+    if refuse_platform_files and found.platforms:
+        shown = display_path(found.platforms[0])
+        raise UsageError(
+            problem=f"{shown} is a platform file, not a spec", hint=f"pass it as --platform {shown}"
+        )
+    return found
+
+
+def _no_spec_hint(found: Discovery) -> str:
+    hint = "specs are *.yaml files that start with 'apiVersion: specops/v1'"
+    if found.skipped:
+        first = found.skipped[0]
+        more = f" (and {len(found.skipped) - 1} more)" if len(found.skipped) > 1 else ""
+        hint = f"{first.location}: {first.message}{more}; {hint}"
+    return hint
 
 
 def _walk(root: Path, skipped: list[Diagnostic]) -> list[Path]:

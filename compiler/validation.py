@@ -10,14 +10,13 @@ from compiler.check import run_checks
 from compiler.check.secrets import spec_secrets
 from compiler.credentials import scrub
 from compiler.diagnostics import Diagnostic, Location, error, has_errors
-from compiler.errors import UsageError
 from compiler.loader import LoadedSpec, load
 from compiler.model import MLPipeline, build_model
 from compiler.platform import LoadedPlatform, load_platform
 from compiler.platform.checks import resolved_diagnostics
 from compiler.platform.resolve import ResolvedSpec, resolve_spec
 from compiler.progress import NO_PROGRESS, Progress
-from compiler.sources import Discovery, check_spec_path, discover_all, display_path, read_source
+from compiler.sources import check_spec_path, discover_specs, display_path, read_source
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,35 +89,6 @@ def validate(
     diagnostics = sorted(problems, key=lambda d: d.sort_key())
     shown = [display_path(p) for p in found.platforms]
     return ValidateResult(specs, diagnostics, loaded_platform, shown)
-
-
-def discover_specs(paths: list[Path], refuse_platform_files: bool = False) -> Discovery:
-    """The spec files named or found below `paths`.
-
-    Raises UsageError when a path does not exist, when no spec is found, or (for compile,
-    `refuse_platform_files`) when a kind: Platform file is named: it is meant for --platform.
-    """
-    found = discover_all(paths)
-    if not found.specs and not found.platforms:
-        raise UsageError(
-            problem=f"no spec files found in {', '.join(map(str, paths))}",
-            hint=_no_spec_hint(found),
-        )
-    if refuse_platform_files and found.platforms:
-        shown = display_path(found.platforms[0])
-        raise UsageError(
-            problem=f"{shown} is a platform file, not a spec", hint=f"pass it as --platform {shown}"
-        )
-    return found
-
-
-def _no_spec_hint(found: Discovery) -> str:
-    hint = "specs are *.yaml files that start with 'apiVersion: specops/v1'"
-    if found.skipped:
-        first = found.skipped[0]
-        more = f" (and {len(found.skipped) - 1} more)" if len(found.skipped) > 1 else ""
-        hint = f"{first.location}: {first.message}{more}; {hint}"
-    return hint
 
 
 def _validate_one(path: Path, platform: LoadedPlatform | None, progress: Progress) -> ValidatedSpec:

@@ -108,6 +108,7 @@ def _compile(
     options = CompileOptions(paths, out, target, list(templates or []), list(crd_dir or []), mode)  # type: ignore[arg-type]
     options.platform = platform_file(platform)
     options.jobs, options.cache, options.cache_dir = flags.jobs, flags.cache, flags.cache_dir
+    options.settled_shortcut = True  # only counts are printed: a settled folder may answer
     with console.progress(progress) as options.progress:
         result = compile_specs(options)
     if result.diagnostics or not result.ok:
@@ -125,10 +126,10 @@ def _compile(
         echo("".join(f"{line}\n" for line in result.stale))
         raise fail(_stale_message(result, out))
     elif mode == "check":
-        echo(f"{out} is up to date ({len(result.files)} files)\n")
+        echo(f"{out} is up to date ({result.file_count} files)\n")
+    elif (wp := result.write_plan) is None:  # settled: every file was up to date
+        echo(f"{out}: 0 new, 0 changed, {result.file_count} unchanged, 0 removed\n")
     else:
-        wp = result.write_plan
-        assert wp is not None
         echo(
             f"{out}: {len(wp.new)} new, {len(wp.changed)} changed, {len(wp.unchanged)} "
             f"unchanged, {len(wp.prune)} removed\n"
@@ -148,14 +149,13 @@ def _diff_outcome(result: CompileResult, out: Path) -> None:
     """The diff on stdout; blocked files as `--check` lists them (exit 1); or "no changes"."""
     from compiler.write import blocked_hint, blocked_report
 
-    wp = result.write_plan
-    assert wp is not None  # a diff was planned
+    wp = result.write_plan  # None: settled, nothing to diff or block
     console.write_diff(result.diff, sys.stdout)
-    if blocked := blocked_report(wp):
+    if wp is not None and (blocked := blocked_report(wp)):
         sys.stderr.write("".join(f"{line}\n" for line in blocked))
         raise fail(blocked_hint(wp))
     if not result.diff:
-        echo(f"no changes: {out} is up to date ({len(result.files)} files)\n")
+        echo(f"no changes: {out} is up to date ({result.file_count} files)\n")
 
 
 @command(name="compile")

@@ -168,10 +168,12 @@ def existing_path(label: str) -> Callable[[Context, Any], Any]:
     return _existing(_file_or_dir(label))
 
 
-def platform_file(given: Path | None) -> Path | None:
-    from compiler.platform import default_platform_path
+DEFAULT_PLATFORM_FILE = Path("platform.yaml")
 
-    return given or default_platform_path()
+
+def platform_file(given: Path | None) -> Path | None:
+    """The platform file given, else `./platform.yaml` when the working directory has one."""
+    return given or (DEFAULT_PLATFORM_FILE if DEFAULT_PLATFORM_FILE.is_file() else None)
 
 
 JobsOpt = Annotated[

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import re
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from urllib.parse import urlsplit
 
 from pydantic import TypeAdapter, ValidationError
 
+from compiler.git_origin import origin_url
 from compiler.loader import LoadedSpec
 from compiler.model.spec import MLPipeline
 from compiler.model.types import RepoUri
@@ -28,7 +28,6 @@ from compiler.plan import Defaults
 _REPO_URI: TypeAdapter[str] = TypeAdapter(RepoUri)
 # git's scp-like syntax: [user@]host:path, where the host has no '/' and the path no leading '/'
 _SCP_LIKE = re.compile(r"^(?:[^@/:]+@)?(?P<host>[A-Za-z0-9.-]+):(?!/)(?P<path>.+)$")
-_GIT_TIMEOUT_SECONDS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,17 +63,8 @@ def delivery_settings(
 @functools.cache
 def git_remote_url(directory: Path) -> str | None:
     """The https URL of the `origin` remote of the git checkout holding `directory`, if any."""
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(directory), "config", "--get", "remote.origin.url"],
-            capture_output=True,
-            text=True,
-            timeout=_GIT_TIMEOUT_SECONDS,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):  # no git, or a hung one: no remote
-        return None
-    return https_remote(done.stdout.strip()) if done.returncode == 0 else None
+    url = origin_url(directory)
+    return https_remote(url) if url is not None else None
 
 
 def https_remote(url: str) -> str | None:

@@ -19,7 +19,6 @@ from compiler.platform.model import Platform
 from compiler.sources import read_source
 from compiler.typed_paths import typed_paths
 
-DEFAULT_PLATFORM_FILE = Path("platform.yaml")
 _SECRET_HINT = (
     "platform.yaml is committed to git: keep the credential in the CI or cluster secret store "
     "and name the secret here (e.g. defaults.kfp.host_secret)"
@@ -47,11 +46,6 @@ class LoadedPlatform:
     def environment_index(self, name: str) -> int | None:
         names = [e.name for e in self.platform.environments]
         return names.index(name) if name in names else None
-
-
-def default_platform_path() -> Path | None:
-    """`./platform.yaml` when the working directory has one (the CLI's default)."""
-    return DEFAULT_PLATFORM_FILE if DEFAULT_PLATFORM_FILE.is_file() else None
 
 
 def load_platform(path: Path) -> tuple[LoadedPlatform | None, list[Diagnostic]]:
