@@ -40,6 +40,7 @@ JOURNAL_PATH = f"{SPECOPS_DIR}/journal.json"
 LOCK_TIMEOUT_ENV = "SPECOPS_LOCK_TIMEOUT"  # seconds a compile waits for another one to finish
 DEFAULT_LOCK_TIMEOUT = 300.0
 PAUSE_ENV = "SPECOPS_TEST_PAUSE_BEFORE_RENAME"  # lets the crash tests kill at a known rename
+SYNC_BATCH = 256  # staged files fsynced together (and descriptors held open) at most
 
 
 class Rename(BaseModel):
@@ -198,8 +199,12 @@ def stage(commit: Commit, writes: list[tuple[str, Callable[[], bytes]]]) -> None
     commit.renames = [Rename(temp=safefs.temp_name(path), final=path) for path, _ in writes]
     try:
         _write_journal(commit, "staging")
-        for rename, (_, read) in zip(commit.renames, writes, strict=True):
-            write_new(commit.out_dir, rename.temp, read())
+        with safefs.OpenFolder(commit.out_dir, batch_sync=True) as folder:
+            for rename, (_, read) in zip(commit.renames, writes, strict=True):
+                write_new(folder, rename.temp, read())
+                if len(folder.pending) >= SYNC_BATCH:
+                    folder.sync()
+            folder.sync()  # every temporary is durable before the journal says "committing"
     except BaseException:
         _discard(commit)
         raise
@@ -217,24 +222,26 @@ def apply(commit: Commit) -> None:
 
 
 def _finish(commit: Commit, pause_at: int = -1) -> None:
-    for index, rename in enumerate(commit.renames):
-        if index == pause_at:
-            sys.stderr.write(f"specops: paused before rename {index}\n")
-            sys.stderr.flush()
-            time.sleep(3600)
-        if safefs.exists(commit.out_dir, rename.temp):
-            safefs.rename(commit.out_dir, rename.temp, rename.final)
-    for prune in commit.prunes:
-        if safefs.file_sha256(commit.out_dir, prune.path) == prune.sha256:
-            safefs.unlink(commit.out_dir, prune.path)
-            safefs.remove_empty_parents(commit.out_dir, prune.path)
+    with safefs.OpenFolder(commit.out_dir) as folder:
+        for index, rename in enumerate(commit.renames):
+            if index == pause_at:
+                sys.stderr.write(f"specops: paused before rename {index}\n")
+                sys.stderr.flush()
+                time.sleep(3600)
+            if safefs.exists(folder, rename.temp):
+                safefs.rename(folder, rename.temp, rename.final)
+        for prune in commit.prunes:
+            if safefs.file_sha256(folder, prune.path) == prune.sha256:
+                safefs.unlink(folder, prune.path)
+                safefs.remove_empty_parents(folder, prune.path)
 
 
 def _discard(commit: Commit) -> None:
     """Undo a commit that never reached its renames: drop its temporaries, then its journal."""
-    for rename in commit.renames:
-        with contextlib.suppress(OSError):
-            safefs.unlink(commit.out_dir, rename.temp)
+    with safefs.OpenFolder(commit.out_dir) as folder:
+        for rename in commit.renames:
+            with contextlib.suppress(OSError):
+                safefs.unlink(folder, rename.temp)
     with contextlib.suppress(OSError):
         safefs.unlink(commit.out_dir, JOURNAL_PATH)
 

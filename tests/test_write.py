@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-from compiler import commit, write
+from compiler import commit, safefs, write
 from compiler.api import CompileOptions, compile_specs
 from compiler.errors import OutputConflictError
 from tests.conftest import REPO
@@ -198,3 +199,33 @@ def test_hostile_spec_file_name_stays_inside_the_header_comment(tmp_path: Path) 
     # Such a name never reaches a header now: the spec is refused at its path (SPEC004).
     assert [d.code for d in result.diagnostics if d.is_error] == ["SPEC004"]
     assert not out.exists()
+
+
+def test_a_commit_keeping_one_directory_and_syncing_two_files_at_a_time_writes_the_same(
+    specs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer keeps few directory descriptors and fsyncs in batches: at the smallest sizes
+    (every directory walked again, every batch of two synced) the folder is the same, and
+    files are pruned with their emptied directories all the same."""
+    whole = tmp_path / "whole"
+    options = CompileOptions([specs], whole, mode="write")
+    compile_specs(options)
+    monkeypatch.setattr(safefs.OpenFolder, "MAX_OPEN_DIRS", 1)
+    monkeypatch.setattr(commit, "SYNC_BATCH", 2)
+    synced: list[int] = []
+    real_fsync = os.fsync
+
+    def counted_fsync(fd: int) -> None:
+        synced.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", counted_fsync)
+    small = tmp_path / "small"
+    compile_specs(CompileOptions([specs], small, mode="write"))
+    assert _snapshot(small) == _snapshot(whole)
+    assert len(synced) >= len(_snapshot(whole))  # every staged file, the manifest included
+    (specs / "vision-defects.yaml").unlink()
+    compile_specs(CompileOptions([specs], small, mode="write"))
+    compile_specs(CompileOptions([specs], whole, mode="write"))
+    assert _snapshot(small) == _snapshot(whole)
+    assert not (small / "kubeflow" / "vision-defects").exists()
