@@ -28,7 +28,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from compiler.cache_files import RACY_NS, atomic_write, folder_file, versioned_root
-from compiler.diagnostics import Diagnostic, Location, Severity
+from compiler.diagnostics import Diagnostic, diagnostic_data, diagnostic_of_data
 from compiler.manifest import path_problem
 
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
@@ -79,33 +79,11 @@ class SpecRecord(_Strict):
 
 
 def diagnostic_record(diagnostic: Diagnostic) -> DiagnosticRecord:
-    def where(loc: Location) -> LocationRecord:
-        return LocationRecord(
-            file=loc.file, line=loc.line, column=loc.column, json_path=list(loc.json_path)
-        )
-
-    return DiagnosticRecord(
-        code=diagnostic.code,
-        severity=diagnostic.severity.value,
-        message=diagnostic.message,
-        location=where(diagnostic.location),
-        hint=diagnostic.hint,
-        related=[where(r) for r in diagnostic.related],
-    )
+    return DiagnosticRecord.model_validate(diagnostic_data(diagnostic))
 
 
 def diagnostic_of(record: DiagnosticRecord) -> Diagnostic:
-    def where(loc: LocationRecord) -> Location:
-        return Location(loc.file, loc.line, loc.column, tuple(loc.json_path))
-
-    return Diagnostic(
-        record.code,
-        Severity(record.severity),
-        record.message,
-        where(record.location),
-        record.hint,
-        tuple(where(r) for r in record.related),
-    )
+    return diagnostic_of_data(record.model_dump())
 
 
 class BlobError(OSError):

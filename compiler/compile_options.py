@@ -53,13 +53,18 @@ class CompileResult:
     # How each spec's files were had, by spec path: "input" (its inputs are unchanged since a
     # compile on this machine), "plan" (its plan and templates are) or "built".
     reuse: dict[str, str] = field(default_factory=dict)
-    settled: bool = False  # answered from the record of a settled folder: nothing was built
-    settled_count: int = 0  # the files a settled answer found up to date
+    # Answered from the record of a settled folder (nothing was built): the files it found up
+    # to date; None for a compile.
+    settled_files: int | None = None
+
+    @property
+    def settled(self) -> bool:
+        return self.settled_files is not None
 
     @property
     def file_count(self) -> int:
         """The generated files this compile is about (what `files` holds, or would)."""
-        return self.settled_count if self.settled else len(self.files)
+        return self.settled_files if self.settled_files is not None else len(self.files)
 
     @property
     def ok(self) -> bool:

@@ -78,6 +78,7 @@ class OpenFolder:
         self.batch_sync = batch_sync
         self.pending: list[int] = []  # created files not yet fsynced
         self._dirs: OrderedDict[str, int] = OrderedDict()
+        self._threads: ThreadPoolExecutor | None = None  # made by the first sync()
 
     def __enter__(self) -> OpenFolder:
         return self
@@ -115,10 +116,11 @@ class OpenFolder:
     def sync(self) -> None:
         """fsync every file created since the last call, in threads, and close them."""
         pending, self.pending = self.pending, []
+        if self._threads is None:
+            self._threads = ThreadPoolExecutor(self.SYNC_THREADS)
         try:
-            with ThreadPoolExecutor(min(self.SYNC_THREADS, len(pending) or 1)) as threads:
-                for _ in threads.map(os.fsync, pending):
-                    pass
+            for _ in self._threads.map(os.fsync, pending):
+                pass
         finally:
             for fd in pending:
                 os.close(fd)
@@ -128,6 +130,9 @@ class OpenFolder:
         for fd in [*self.pending, *self._dirs.values()]:
             os.close(fd)
         self.pending, self._dirs = [], OrderedDict()
+        if self._threads is not None:
+            self._threads.shutdown()
+            self._threads = None
 
 
 def _open_child(out_dir: Path, parent: int, name: str, walked: str, create: bool) -> int:

@@ -276,5 +276,5 @@ def _result_of(record: _Record) -> CompileResult:
         spec_count=record.spec_count,
         notes=list(record.notes),
     )
-    result.settled, result.settled_count = True, record.files
+    result.settled_files = record.files
     return result
